@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/arch/ctx.h - the context switch, implemented per CPU in
+ * runtime/arch/<cpu>/ctx.S (the build picks the file; nothing here varies).
+ *
+ * A context is just a saved stack pointer: coil__ctx_switch() pushes the
+ * callee-saved registers and the floating-point control words on the
+ * current stack, stores the stack pointer in @from, loads @to's and pops the
+ * same set. Caller-saved registers need no saving: to the compiler the
+ * switch is an ordinary function call.
+ */
+#ifndef COIL_RUNTIME_ARCH_CTX_H
+#define COIL_RUNTIME_ARCH_CTX_H
+
+#pragma GCC visibility push(hidden)
+
+struct coil__ctx {
+	void *sp; /* top of the saved register frame; valid while switched out */
+};
+
+/* Save the running context into @from and resume @to. */
+void coil__ctx_switch(struct coil__ctx *from, struct coil__ctx *to);
+
+/*
+ * Prepare @ctx so that the first coil__ctx_switch() to it calls
+ * @entry(@arg) with the stack pointer just below @stack_top (16-byte
+ * aligned). @entry must never return: it switches away for good instead.
+ * The floating-point control words are copied from the caller's.
+ */
+void coil__ctx_make(struct coil__ctx *ctx, void *stack_top,
+		    void (*entry)(void *), void *arg);
+
+#pragma GCC visibility pop
+
+#endif /* COIL_RUNTIME_ARCH_CTX_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Context switch for x86-64, System V ABI.
+ *
+ * Saved frame, from the saved stack pointer upwards:
+ *   +0  MXCSR (4 bytes)  +4 x87 control word (2 bytes)  +6 padding
+ *   +8  r15  +16 r14  +24 r13  +32 r12  +40 rbx  +48 rbp  +56 return address
+ * rsp itself is kept in struct coil__ctx. The SysV ABI makes MXCSR's
+ * control bits and the x87 control word callee-saved, so they travel with
+ * the context; the status flags do not need to.
+ */
+	.text
+
+/* void coil__ctx_switch(struct coil__ctx *from (rdi), struct coil__ctx *to (rsi)) */
+	.globl	coil__ctx_switch
+	.hidden	coil__ctx_switch
+	.type	coil__ctx_switch, @function
+	.p2align 4
+coil__ctx_switch:
+	.cfi_startproc
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$8, %rsp
+	stmxcsr	(%rsp)
+	fnstcw	4(%rsp)
+	movq	%rsp, (%rdi)
+	movq	(%rsi), %rsp
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	ret
+	.cfi_endproc
+	.size	coil__ctx_switch, .-coil__ctx_switch
+
+/*
+ * First code a new context runs: the frame built by coil__ctx_make() put
+ * the entry function in r12 and its argument in r13, and left rsp 16-byte
+ * aligned here, as a call instruction requires.
+ */
+	.type	coil__ctx_trampoline, @function
+	.p2align 4
+coil__ctx_trampoline:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%r13, %rdi
+	callq	*%r12
+	ud2			/* entry functions never return */
+	.cfi_endproc
+	.size	coil__ctx_trampoline, .-coil__ctx_trampoline
+
+/*
+ * void coil__ctx_make(struct coil__ctx *ctx (rdi), void *stack_top (rsi),
+ *                     void (*entry)(void *) (rdx), void *arg (rcx))
+ * The frame starts 80 bytes below the 16-byte aligned top, so that after the
+ * switch pops 64 bytes and returns, rsp = top - 16 in the trampoline.
+ */
+	.globl	coil__ctx_make
+	.hidden	coil__ctx_make
+	.type	coil__ctx_make, @function
+	.p2align 4
+coil__ctx_make:
+	.cfi_startproc
+	andq	$-16, %rsi
+	subq	$80, %rsi
+	stmxcsr	(%rsi)
+	fnstcw	4(%rsi)
+	movw	$0, 6(%rsi)
+	movq	$0, 8(%rsi)		/* r15 */
+	movq	$0, 16(%rsi)		/* r14 */
+	movq	%rcx, 24(%rsi)		/* r13 = arg */
+	movq	%rdx, 32(%rsi)		/* r12 = entry */
+	movq	$0, 40(%rsi)		/* rbx */
+	movq	$0, 48(%rsi)		/* rbp: ends frame-pointer walks */
+	leaq	coil__ctx_trampoline(%rip), %rax
+	movq	%rax, 56(%rsi)
+	movq	$0, 64(%rsi)		/* fake return address of the trampoline */
+	movq	%rsi, (%rdi)
+	ret
+	.cfi_endproc
+	.size	coil__ctx_make, .-coil__ctx_make
+
+	.section .note.GNU-stack,"",%progbits

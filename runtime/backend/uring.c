@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/backend/uring.c - the io_uring backend: ring setup that explains
+ * itself, batched submission, and batched completion reaping.
+ *
+ * One ring per runtime, used only from the runtime's thread. The scheduler
+ * calls poll() once per loop turn, so one io_uring_enter both submits the
+ * turn's SQEs and (when it must wait) collects completions.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../internal.h"
+
+/*
+ * Flag sets tried in order; the kernel answers -EINVAL for flags it does not
+ * know, and we step down. SINGLE_ISSUER + DEFER_TASKRUN (6.1) run completion
+ * work only when we enter the kernel, in our thread, in batches: the
+ * cheapest mode for a thread-per-core runtime. COOP_TASKRUN (5.19) avoids
+ * IPIs to interrupt us. SUBMIT_ALL (5.18) keeps submitting past a bad SQE
+ * (its error arrives as a CQE). CQSIZE (5.5) lets the CQ be larger than the
+ * SQ so that bursts of completions do not overflow. TASKRUN_FLAG makes the
+ * kernel raise IORING_SQ_TASKRUN when completions wait for us to enter, so a
+ * busy loop enters only when there is something to collect.
+ */
+static const struct {
+	unsigned flags;
+	const char *kernel;
+} setup_steps[] = {
+	{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL |
+		  IORING_SETUP_CQSIZE, "6.1" },
+	{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+		  IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE, "5.19" },
+	{ IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE, "5.18" },
+	{ IORING_SETUP_CQSIZE, "5.5" },
+};
+
+static unsigned step_allowed(const struct coil_options *o, unsigned flags)
+{
+	unsigned taskrun = IORING_SETUP_SINGLE_ISSUER |
+			   IORING_SETUP_DEFER_TASKRUN |
+			   IORING_SETUP_COOP_TASKRUN |
+			   IORING_SETUP_TASKRUN_FLAG;
+
+	if ((o->flags & COIL_OPT_PLAIN_RING) && (flags & taskrun))
+		return 0;
+	if ((o->flags & COIL_OPT_NO_DEFER_TASKRUN) &&
+	    (flags & IORING_SETUP_DEFER_TASKRUN))
+		return 0;
+	return 1;
+}
+
+static int read_sysctl_int(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Say why no ring could be made, in words a user can act on. */
+static void explain_setup_failure(const struct coil_rt *rt, int err)
+{
+	struct rlimit rl;
+	int disabled;
+
+	switch (err) {
+	case -EPERM:
+		disabled = read_sysctl_int("/proc/sys/kernel/io_uring_disabled");
+		if (disabled > 0)
+			coil__log(rt, "coil: io_uring is disabled by sysctl "
+				  "kernel.io_uring_disabled=%d; set it to 0 (or "
+				  "1 and add this user to "
+				  "kernel.io_uring_group)", disabled);
+		else
+			coil__log(rt, "coil: io_uring_setup was refused (EPERM):"
+				  " a seccomp profile blocks it (Docker's and "
+				  "many container runtimes' default profiles "
+				  "do); allow io_uring_setup, io_uring_enter "
+				  "and io_uring_register for this program");
+		break;
+	case -ENOMEM:
+		getrlimit(RLIMIT_MEMLOCK, &rl);
+		coil__log(rt, "coil: no memory for the io_uring (ENOMEM): "
+			  "kernels before 5.12 charge rings to "
+			  "RLIMIT_MEMLOCK (now %llu KiB); raise it (ulimit "
+			  "-l) or ask for fewer sq_entries",
+			  (unsigned long long)(rl.rlim_cur / 1024));
+		break;
+	case -ENOSYS:
+		coil__log(rt, "coil: this kernel has no io_uring (ENOSYS): it "
+			  "is older than 5.1 or built without "
+			  "CONFIG_IO_URING; coil needs Linux 5.11 or later");
+		break;
+	default:
+		coil__log(rt, "coil: io_uring setup failed: %s",
+			  strerror(-err));
+	}
+}
+
+static int uring_init(struct coil_rt *rt)
+{
+	struct coil__backend_state *be = &rt->be;
+	struct io_uring_params p;
+	unsigned i;
+	int err = -EINVAL;
+
+	for (i = 0; i < sizeof(setup_steps) / sizeof(setup_steps[0]); i++) {
+		if (!step_allowed(&rt->opts, setup_steps[i].flags))
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.flags = setup_steps[i].flags;
+		p.cq_entries = rt->opts.cq_entries;
+		err = io_uring_queue_init_params(rt->opts.sq_entries, &be->ring,
+						 &p);
+		if (err != -EINVAL)
+			break;
+	}
+	if (err == -EINVAL) {
+		/* Not even CQSIZE (5.5): too old for coil (EXT_ARG is 5.11). */
+		err = -ENOSYS;
+	}
+	if (err < 0) {
+		explain_setup_failure(rt, err);
+		return err;
+	}
+	be->setup_flags = p.flags;
+	be->defer_taskrun = p.flags & IORING_SETUP_DEFER_TASKRUN;
+	if (!(p.features & IORING_FEAT_NODROP))
+		coil__log(rt, "coil: kernel lacks IORING_FEAT_NODROP (< 5.5): "
+			  "completions could be lost on CQ overflow");
+	/* Saves an fget/fput per io_uring_enter (5.18); fine if refused. */
+	io_uring_register_ring_fd(&be->ring);
+	rt->stats.ring_flags = p.flags;
+	rt->stats.sq_entries = p.sq_entries;
+	rt->stats.cq_entries = p.cq_entries;
+	return 0;
+}
+
+static void uring_fini(struct coil_rt *rt)
+{
+	io_uring_queue_exit(&rt->be.ring);
+}
+
+/* Dispatch every CQE in the ring, then release them in one store. */
+static unsigned reap(struct coil_rt *rt)
+{
+	struct io_uring *ring = &rt->be.ring;
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(ring, head, cqe) {
+		n++;
+		coil__complete(rt, cqe->user_data, cqe->res, cqe->flags);
+	}
+	if (n) {
+		io_uring_cq_advance(ring, n);
+		rt->stats.cqes_reaped += n;
+	}
+	return n;
+}
+
+/* Kernel asks us to enter: task work pending or CQEs held in overflow. */
+static bool kernel_wants_enter(struct coil_rt *rt)
+{
+	unsigned kflags = IO_URING_READ_ONCE(*rt->be.ring.sq.kflags);
+
+	if (kflags & IORING_SQ_CQ_OVERFLOW) {
+		rt->stats.cq_overflows++;
+		return true;
+	}
+	return kflags & IORING_SQ_TASKRUN;
+}
+
+/*
+ * Submit what is queued. -EBUSY / -EAGAIN mean the kernel holds overflowed
+ * completions or lacks resources: reap and retry. -EINTR: retry.
+ */
+static int submit(struct coil_rt *rt, bool get_events)
+{
+	struct io_uring *ring = &rt->be.ring;
+	int ret;
+
+	for (;;) {
+		rt->stats.enter_calls++;
+		ret = get_events ? io_uring_submit_and_get_events(ring)
+				 : io_uring_submit(ring);
+		if (ret >= 0) {
+			rt->stats.sqes_submitted += (unsigned)ret;
+			return ret;
+		}
+		if (ret == -EINTR)
+			continue;
+		if (ret != -EBUSY && ret != -EAGAIN)
+			return ret;
+		rt->stats.cq_overflows++;
+		reap(rt);
+		get_events = true;
+	}
+}
+
+static struct io_uring_sqe *uring_get_sqe(struct coil_rt *rt, unsigned n)
+{
+	struct io_uring *ring = &rt->be.ring;
+	int ret;
+
+	if (COIL__UNLIKELY(io_uring_sq_space_left(ring) < n)) {
+		rt->stats.sq_full_retries++;
+		ret = submit(rt, false);
+		if (ret < 0)
+			coil__log(rt, "coil: io_uring_submit failed: %s",
+				  strerror(-ret));
+	}
+	return io_uring_get_sqe(ring);
+}
+
+static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)
+{
+	ts->tv_sec = (long long)(ns / 1000000000u);
+	ts->tv_nsec = (long long)(ns % 1000000000u);
+}
+
+static int wait_for_completion(struct coil_rt *rt, uint64_t deadline)
+{
+	struct io_uring *ring = &rt->be.ring;
+	struct __kernel_timespec ts, *tsp = NULL;
+	struct io_uring_cqe *cqe;
+	unsigned queued = io_uring_sq_ready(ring);
+	uint64_t now;
+	int ret;
+
+	if (deadline != COIL__NEVER) {
+		now = coil__now();
+		if (deadline <= now)
+			return submit(rt, true);
+		ns_to_ts(deadline - now, &ts);
+		tsp = &ts;
+	}
+	rt->stats.enter_calls++;
+	/*
+	 * With IORING_FEAT_EXT_ARG (5.11) the timeout rides along with the
+	 * wait and costs no SQE; older kernels get a TIMEOUT SQE from liburing
+	 * with user_data LIBURING_UDATA_TIMEOUT, which coil__complete ignores.
+	 * Returns 0, -ETIME (timeout expired) or -EINTR (a signal: the loop
+	 * looks at dump requests and comes back).
+	 */
+	ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp, NULL);
+	rt->stats.sqes_submitted += queued - io_uring_sq_ready(ring);
+	if (ret >= 0 || ret == -ETIME || ret == -EINTR)
+		return 0;
+	if (ret == -EBUSY || ret == -EAGAIN) {
+		rt->stats.cq_overflows++;
+		return 0;
+	}
+	return ret;
+}
+
+static int uring_poll(struct coil_rt *rt, bool wait, uint64_t deadline)
+{
+	struct io_uring *ring = &rt->be.ring;
+	int ret = 0;
+
+	if (wait && !io_uring_cq_ready(ring))
+		ret = wait_for_completion(rt, deadline);
+	else if (io_uring_sq_ready(ring) || kernel_wants_enter(rt))
+		ret = submit(rt, true);
+	if (ret < 0)
+		return ret;
+	return (int)reap(rt);
+}
+
+const struct coil__backend coil__backend_uring = {
+	.name = "io_uring",
+	.init = uring_init,
+	.fini = uring_fini,
+	.get_sqe = uring_get_sqe,
+	.poll = uring_poll,
+};

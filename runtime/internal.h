@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/internal.h - what the runtime's files share. Nothing here is
+ * public API; every symbol is coil__-prefixed and hidden from the shared
+ * library's symbol table.
+ */
+#ifndef COIL_RUNTIME_INTERNAL_H
+#define COIL_RUNTIME_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <time.h>
+
+#include <liburing.h>
+
+#include <coil.h>
+
+#include "arch/ctx.h"
+#include "backend/backend.h"
+
+#pragma GCC visibility push(hidden)
+
+/* AddressSanitizer: gcc says __SANITIZE_ADDRESS__, clang __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COIL__SANITIZE_ADDRESS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COIL__SANITIZE_ADDRESS 1
+#endif
+#endif
+
+#define COIL__LIKELY(x) __builtin_expect(!!(x), 1)
+#define COIL__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define COIL__CONTAINER_OF(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* "No deadline": later than any CLOCK_MONOTONIC value we will see. */
+#define COIL__NEVER UINT64_MAX
+
+struct coil_rt;
+struct coil__stack_pool;
+struct coil__task_slab;
+
+/* ---------------------------------------------------------------- stacks */
+
+/* One stack slot handed to a task; the arena keeps it when it is freed. */
+struct coil__stack {
+	void *lo;              /* lowest usable byte (just above the guard) */
+	size_t size;           /* usable bytes; the task's sp starts at lo+size */
+	struct coil__arena *arena; /* owner, NULL when not allocated */
+	uint32_t slot;         /* index in the arena */
+	bool canary;           /* unguarded: a canary word sits at lo */
+};
+
+int coil__stack_pool_init(struct coil_rt *rt);
+void coil__stack_pool_fini(struct coil_rt *rt);
+int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st);
+void coil__stack_free(struct coil_rt *rt, struct coil__stack *st);
+/* Bytes of @st touched so far (scans from the bottom for non-zero words). */
+size_t coil__stack_high_water(const struct coil__stack *st);
+/* Process-wide SIGSEGV handler + per-thread alternate stack. */
+int coil__overflow_handler_attach(struct coil_rt *rt);
+void coil__overflow_handler_detach(struct coil_rt *rt);
+
+/* ----------------------------------------------------------------- tasks */
+
+enum coil__task_state {
+	COIL__TASK_READY,    /* on the run queue */
+	COIL__TASK_RUNNING,  /* the one task on the CPU */
+	COIL__TASK_WAITING,  /* suspended on an op, a timer or another task */
+	COIL__TASK_DONE,     /* fn returned; stack released */
+};
+
+/*
+ * Someone waiting for a task to finish (join, gather, wait_any). Lives on
+ * the waiter's stack and is linked into the target's waiters list while the
+ * waiter is suspended.
+ */
+struct coil__waiter {
+	struct coil__waiter *next;
+	struct coil_task *task; /* the waiting task, made ready on finish */
+};
+
+/*
+ * How to take a suspended task out of what it waits on when it is
+ * cancelled or its deadline passes. Set by every wait, cleared on wake.
+ */
+typedef void (*coil__unwait_fn)(struct coil_task *t, int why);
+
+struct coil_task {
+	struct coil__ctx ctx;       /* saved stack pointer while off-CPU */
+	struct coil_task *next;     /* run-queue link (FIFO) */
+	struct coil_task *all_prev; /* the runtime's list of live tasks, */
+	struct coil_task *all_next; /*   for coil_dump() and shutdown */
+	struct coil_rt *rt;         /* owning runtime */
+	coil_fn fn;                 /* body, and its argument */
+	void *arg;
+	void *result;               /* fn's return value once DONE */
+	uint64_t id;                /* 1 = main, then spawn order */
+	uint64_t deadline;          /* effective deadline scope, or NEVER */
+	struct coil__stack stack;   /* released as soon as fn returns */
+	struct coil__waiter *waiters; /* tasks waiting for this one */
+	/* Wait bookkeeping, valid while WAITING: */
+	coil__unwait_fn unwait;     /* cancel/timeout hook, NULL if none */
+	void *wait_obj;             /* what it waits on (op, timer, task) */
+	const char *wait_what;      /* for coil_dump(): "read", "sleep", ... */
+	int wake_res;               /* value the suspending call returns */
+	uint8_t state;              /* enum coil__task_state */
+	bool cancelled;             /* coil_cancel() was called */
+	bool detached;              /* free on finish; no handle exists */
+	bool is_main;               /* the task coil_run() started */
+	char name[24];              /* NUL-terminated, may be empty */
+#ifdef COIL__SANITIZE_ADDRESS
+	void *asan_fake_stack;      /* ASan's fake-stack handle across switches */
+#endif
+};
+
+/* ---------------------------------------------------------------- timers */
+
+/*
+ * A timer waiting in the runtime's heap. Lives on the sleeper's stack (or
+ * inside an op for deadline-bounded non-I/O waits).
+ */
+struct coil__timer {
+	uint64_t when;          /* absolute CLOCK_MONOTONIC ns */
+	uint32_t heap_idx;      /* position in the heap, UINT32_MAX if not in */
+	bool is_deadline;       /* fire undoes the task's wait, else wakes it */
+	struct coil_task *task; /* the task it belongs to */
+	int fire_res;           /* what the woken wait returns */
+};
+
+struct coil__heap_entry {
+	uint64_t when;            /* copy of timer->when, for cache locality */
+	struct coil__timer *timer;
+};
+
+struct coil__timer_heap {
+	struct coil__heap_entry *v;
+	uint32_t len;
+	uint32_t cap;
+};
+
+void coil__timer_heap_fini(struct coil__timer_heap *h);
+int coil__timer_add(struct coil_rt *rt, struct coil__timer *tm);
+void coil__timer_del(struct coil_rt *rt, struct coil__timer *tm);
+/* Fire every timer due at @now; returns how many fired. */
+unsigned coil__timers_expire(struct coil_rt *rt, uint64_t now);
+/* Earliest pending deadline or COIL__NEVER. */
+static inline uint64_t coil__timers_next(const struct coil_rt *rt);
+
+/* --------------------------------------------------------------- ops */
+
+/*
+ * The low bits of an SQE's user_data say which CQE of an op it is; the rest
+ * is the address of the struct coil__op on the submitting task's stack.
+ */
+enum {
+	COIL__UD_OP = 0,        /* the op's own CQE */
+	COIL__UD_LINK_TIMEOUT = 1, /* its IORING_OP_LINK_TIMEOUT's CQE */
+	COIL__UD_CANCEL = 2,    /* an IORING_OP_ASYNC_CANCEL aimed at it */
+	COIL__UD_MASK = 7,
+};
+
+/* user_data of CQEs coil ignores (e.g. liburing's internal timeouts). */
+#define COIL__UD_IGNORE ((uint64_t)0)
+
+struct coil__op;
+typedef void (*coil__op_cb)(struct coil_rt *rt, struct coil__op *op,
+			    int res, unsigned flags);
+
+/*
+ * One in-flight io_uring op. Lives on the submitting task's stack frame,
+ * which therefore must not be left before @pending drops to zero: every CQE
+ * that names this op (its own, its linked timeout's, a cancel request's)
+ * is counted in @pending.
+ */
+struct coil__op {
+	struct coil_task *task;  /* resumed when pending reaches 0 */
+	coil__op_cb cb;          /* NULL: default completion (store, resume) */
+	int32_t res;             /* the op's own cqe->res */
+	uint32_t cqe_flags;      /* the op's own cqe->flags */
+	uint8_t pending;         /* CQEs still to come for this op */
+	bool timed_out;          /* its linked timeout fired (-ETIME) */
+	bool cancel_sent;        /* an ASYNC_CANCEL was queued for it */
+	bool exempt;             /* ignore cancellation (close) */
+	bool linked;             /* followed by an IORING_OP_LINK_TIMEOUT */
+	const char *what;        /* op name for coil_dump() */
+	struct __kernel_timespec ts; /* linked-timeout expiry, read at submit */
+};
+
+/* Special @timeout_ns values for coil__op_prep(). */
+#define COIL__OP_NO_LINK INT64_MIN        /* no linked timeout at all */
+#define COIL__OP_EXEMPT (INT64_MIN + 1)   /* neither cancel nor deadline */
+
+/* Called by a backend for every CQE it reaps. */
+void coil__complete(struct coil_rt *rt, uint64_t user_data, int res,
+		    unsigned flags);
+
+/*
+ * coil__op_prep - begin an op for the running task. Returns the SQE to fill
+ * (with room reserved for a linked timeout when one applies), or NULL with
+ * the error to return in op->res (-EPERM, -ECANCELED, -ETIMEDOUT).
+ * @timeout_ns < 0: none beyond the task's deadline scope.
+ */
+struct io_uring_sqe *coil__op_prep(struct coil__op *op, int64_t timeout_ns,
+				   const char *what);
+/* Submit the prepared SQE (and its linked timeout), wait for every CQE. */
+int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe);
+
+/* ------------------------------------------------------------ runtime */
+
+struct coil_rt {
+	struct coil__backend_state be;  /* the ring (first: hot) */
+	const struct coil__backend *backend;
+	struct coil__ctx sched_ctx;     /* the scheduler loop's context */
+	struct coil_task *current;      /* running task, NULL in the loop */
+	struct coil_task *runq_head;    /* FIFO of READY tasks */
+	struct coil_task *runq_tail;
+	uint64_t runq_len;
+	uint64_t turn_budget;           /* tasks this turn may still run */
+	struct coil_task *exited;       /* finished task whose stack to free */
+	struct coil_task *all;          /* every unfinished task */
+	struct coil_task *main;         /* the task coil_run() started */
+	struct coil_task *task_free;    /* recycled task structs */
+	struct coil__task_slab *task_slabs; /* every task struct, for teardown */
+	struct coil__timer_heap timers;
+	struct coil__stack_pool *stacks;
+	struct coil_options opts;
+	uint64_t next_id;
+	uint64_t dump_gen;              /* last coil_dump_request() served */
+	size_t page_size;
+	int main_ret;                   /* coil_run()'s return value */
+	bool shutting_down;             /* main returned: cancelling the rest */
+	bool altstack_installed;
+	void *altstack;                 /* mapping for sigaltstack */
+	size_t altstack_size;
+	struct coil_stats stats;
+#ifdef COIL__SANITIZE_ADDRESS
+	void *sched_asan_fake;          /* ASan fake stack of the loop */
+	const void *sched_stack_lo;     /* the thread's own stack, for ASan */
+	size_t sched_stack_size;
+#endif
+};
+
+/* The runtime of the calling thread, NULL if none. */
+extern __thread struct coil_rt *coil__tls_rt;
+
+static inline uint64_t coil__timers_next(const struct coil_rt *rt)
+{
+	return rt->timers.len ? rt->timers.v[0].when : COIL__NEVER;
+}
+
+/* Log a formatted line through the runtime's sink. */
+void coil__log(const struct coil_rt *rt, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Running task of this thread or NULL (not in a task). */
+static inline struct coil_task *coil__running(void)
+{
+	struct coil_rt *rt = coil__tls_rt;
+
+	return rt ? rt->current : NULL;
+}
+
+/* Put @t at the tail of the run queue with @res as its wake value. */
+void coil__wake(struct coil_task *t, int res);
+
+/*
+ * coil__suspend - park the running task (already marked WAITING, with its
+ * unwait hook set) and run others until someone calls coil__wake() on it.
+ * Returns the wake value.
+ */
+int coil__suspend(struct coil_task *self, const char *what,
+		  coil__unwait_fn unwait, void *obj);
+
+/*
+ * As coil__suspend(), but if @deadline (absolute ns, COIL__NEVER for none)
+ * passes first, the wait is undone through @unwait with -ETIMEDOUT.
+ */
+int coil__suspend_until(struct coil_task *self, const char *what,
+			coil__unwait_fn unwait, void *obj, uint64_t deadline);
+
+/*
+ * The check every suspending call makes first: -ECANCELED if @t was
+ * cancelled, -ETIMEDOUT if its deadline scope has passed, else 0.
+ */
+int coil__check_cancel(const struct coil_task *t);
+
+/* Queue a task that has never run. */
+void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t);
+/* Leave a finished task's stack for the loop to free; never returns. */
+void coil__task_exit_switch(struct coil_task *self) __attribute__((noreturn));
+
+/* Tasks: allocation and the exit path, in task.c. */
+int coil__task_create(struct coil_rt *rt, const struct coil_spawn_opts *o,
+		      coil_fn fn, void *arg, struct coil_task **out);
+/* In the loop, after @t's last switch: free its stack (and it, if detached). */
+void coil__task_reap_exited(struct coil_rt *rt, struct coil_task *t);
+void coil__task_free_all(struct coil_rt *rt);
+/* Timer-mode sleep through one IORING_OP_TIMEOUT per call (timer.c). */
+int coil__sleep_per_op(struct coil_task *self, uint64_t when);
+
+/* Monotonic clock, nanoseconds. */
+static inline uint64_t coil__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#pragma GCC visibility pop
+
+#endif /* COIL_RUNTIME_INTERNAL_H */

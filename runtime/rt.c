@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/rt.c - the runtime: coil_run(), the scheduler loop, suspending
+ * and waking tasks, and completion dispatch.
+ *
+ * One loop turn (loop_turn()):
+ *   1. run_ready()  - run the tasks that were ready when the turn began,
+ *                     FIFO; a task that suspends hands the CPU straight to
+ *                     the next one (no trip through the loop);
+ *   2. expire timers that are due;
+ *   3. backend poll - one io_uring_enter that submits the turn's SQEs, and
+ *                     blocks only when no task is ready;
+ *   4. reap         - every CQE in one batch; each wakes its task (inside
+ *                     the backend's poll, through coil__complete()).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sanitizer.h"
+
+__thread struct coil_rt *coil__tls_rt;
+
+/* Bumped by coil_dump_request(); each runtime remembers what it served. */
+static atomic_uint_fast64_t dump_requests;
+
+/* ------------------------------------------------------------- logging */
+
+void coil_log_quiet(void *userdata, const char *line)
+{
+	(void)userdata;
+	(void)line;
+}
+
+void coil__log(const struct coil_rt *rt, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (rt && rt->opts.log)
+		rt->opts.log(rt->opts.log_userdata, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+/* ------------------------------------------------------------- options */
+
+void coil_options_init(struct coil_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+}
+
+#define COIL__DEFAULT_SQ 256u
+#define COIL__MAX_SQ 32768u
+#define COIL__DEFAULT_STACK (64u * 1024u)
+#define COIL__MAX_STACK ((size_t)1 << 30)
+
+static int normalize_options(struct coil_rt *rt, const struct coil_options *in)
+{
+	struct coil_options *o = &rt->opts;
+
+	if (in)
+		*o = *in;
+	else
+		coil_options_init(o);
+	if (!o->sq_entries)
+		o->sq_entries = COIL__DEFAULT_SQ;
+	if (o->sq_entries > COIL__MAX_SQ)
+		return -EINVAL;
+	/* A CQ at least twice the SQ: one SQE may yield several CQEs. */
+	if (!o->cq_entries)
+		o->cq_entries = 4 * o->sq_entries;
+	if (o->cq_entries < 2 * o->sq_entries)
+		o->cq_entries = 2 * o->sq_entries;
+	if (!o->stack_size)
+		o->stack_size = COIL__DEFAULT_STACK;
+	if (o->stack_size > COIL__MAX_STACK)
+		return -EINVAL;
+	if (o->timer_mode != COIL_TIMER_HEAP &&
+	    o->timer_mode != COIL_TIMER_PER_OP)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---------------------------------------------------- switching tasks */
+
+/*
+ * Every switch goes through here so the sanitizers hear about it. A NULL
+ * task stands for the scheduler loop's context.
+ */
+static inline void switch_to(struct coil_rt *rt, struct coil_task *from_t,
+			     struct coil_task *to_t)
+{
+	struct coil__ctx *from = from_t ? &from_t->ctx : &rt->sched_ctx;
+	struct coil__ctx *to = to_t ? &to_t->ctx : &rt->sched_ctx;
+
+	rt->current = to_t;
+	if (to_t) {
+		to_t->state = COIL__TASK_RUNNING;
+		rt->stats.switches++;
+	}
+	coil__san_switch_begin(rt, from_t, to_t);
+	coil__ctx_switch(from, to);
+	coil__san_switch_end(rt, from_t);
+}
+
+static inline void runq_push(struct coil_rt *rt, struct coil_task *t)
+{
+	t->next = NULL;
+	if (rt->runq_tail)
+		rt->runq_tail->next = t;
+	else
+		rt->runq_head = t;
+	rt->runq_tail = t;
+	rt->runq_len++;
+}
+
+static inline struct coil_task *runq_pop(struct coil_rt *rt)
+{
+	struct coil_task *t = rt->runq_head;
+
+	if (t) {
+		rt->runq_head = t->next;
+		if (!rt->runq_head)
+			rt->runq_tail = NULL;
+		rt->runq_len--;
+	}
+	return t;
+}
+
+void coil__wake(struct coil_task *t, int res)
+{
+	if (t->state != COIL__TASK_WAITING)
+		return;
+	t->wake_res = res;
+	t->unwait = NULL;
+	t->wait_obj = NULL;
+	t->state = COIL__TASK_READY;
+	runq_push(t->rt, t);
+}
+
+void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t)
+{
+	t->state = COIL__TASK_READY;
+	runq_push(rt, t);
+}
+
+/*
+ * The next task this turn may run, or NULL to return to the loop: tasks
+ * made ready during the turn wait for the next one, so I/O is polled
+ * between them and a yielding task cannot starve completions.
+ */
+static inline struct coil_task *next_this_turn(struct coil_rt *rt)
+{
+	if (!rt->turn_budget)
+		return NULL;
+	rt->turn_budget--;
+	return runq_pop(rt);
+}
+
+int coil__suspend(struct coil_task *self, const char *what,
+		  coil__unwait_fn unwait, void *obj)
+{
+	struct coil_rt *rt = self->rt;
+
+	self->state = COIL__TASK_WAITING;
+	self->wait_what = what;
+	self->unwait = unwait;
+	self->wait_obj = obj;
+	switch_to(rt, self, next_this_turn(rt));
+	return self->wake_res;
+}
+
+int coil_yield(void)
+{
+	struct coil_task *self = coil__running();
+	struct coil_rt *rt;
+
+	if (!self)
+		return -EPERM;
+	if (self->cancelled)
+		return -ECANCELED;
+	rt = self->rt;
+	self->state = COIL__TASK_READY;
+	runq_push(rt, self);
+	switch_to(rt, self, next_this_turn(rt));
+	return 0;
+}
+
+/* Called on the exiting task's stack; never returns. */
+void coil__task_exit_switch(struct coil_task *self)
+{
+	struct coil_rt *rt = self->rt;
+
+	rt->exited = self;
+	coil__san_exit_begin(rt, self);
+	rt->current = NULL;
+	coil__ctx_switch(&self->ctx, &rt->sched_ctx);
+	__builtin_unreachable();
+}
+
+/* Run the tasks that were ready at the start of this turn. */
+static void run_ready(struct coil_rt *rt)
+{
+	struct coil_task *t;
+
+	rt->turn_budget = rt->runq_len;
+	while ((t = next_this_turn(rt))) {
+		switch_to(rt, NULL, t);
+		/* Back in the loop: a task exited, or the turn ran out. */
+		if (rt->exited) {
+			coil__task_reap_exited(rt, rt->exited);
+			rt->exited = NULL;
+		}
+	}
+}
+
+/* ------------------------------------------------------- completions */
+
+void coil__complete(struct coil_rt *rt, uint64_t user_data, int res,
+		    unsigned flags)
+{
+	struct coil__op *op;
+
+	if (COIL__UNLIKELY(user_data == LIBURING_UDATA_TIMEOUT ||
+			   user_data == COIL__UD_IGNORE))
+		return;
+	op = (struct coil__op *)(uintptr_t)(user_data & ~(uint64_t)COIL__UD_MASK);
+	rt->be.inflight--;
+	switch (user_data & COIL__UD_MASK) {
+	case COIL__UD_OP:
+		if (op->cb) {
+			op->cb(rt, op, res, flags);
+			return;
+		}
+		op->res = res;
+		op->cqe_flags = flags;
+		break;
+	case COIL__UD_LINK_TIMEOUT:
+		if (res == -ETIME)
+			op->timed_out = true;
+		break;
+	default: /* COIL__UD_CANCEL: nothing to record */
+		break;
+	}
+	if (--op->pending == 0)
+		coil__wake(op->task, 0);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static void serve_dump_request(struct coil_rt *rt)
+{
+	uint64_t gen = atomic_load_explicit(&dump_requests,
+					    memory_order_relaxed);
+
+	if (COIL__UNLIKELY(gen != rt->dump_gen)) {
+		rt->dump_gen = gen;
+		coil_dump(STDERR_FILENO);
+	}
+}
+
+/* Cancel every live task (shutdown, or unwinding a deadlock). */
+static void cancel_all(struct coil_rt *rt)
+{
+	struct coil_task *t, *next;
+
+	for (t = rt->all; t; t = next) {
+		next = t->all_next;
+		coil_cancel(t);
+	}
+}
+
+/*
+ * Nothing is ready, no CQE is owed and no timer is armed, yet tasks are
+ * waiting: none of them can ever be woken. Say so and cancel everyone so
+ * that they unwind and coil_run() can return.
+ */
+static void break_deadlock(struct coil_rt *rt)
+{
+	coil__log(rt, "coil: deadlock: %llu task(s) wait with nothing left "
+		  "that could wake them; cancelling all",
+		  (unsigned long long)rt->stats.tasks_live);
+	if (!rt->opts.log)
+		coil_dump(STDERR_FILENO);
+	if (rt->main_ret == 0)
+		rt->main_ret = -EDEADLK;
+	cancel_all(rt);
+}
+
+static void on_main_done(struct coil_rt *rt)
+{
+	rt->shutting_down = true;
+	if (rt->main->cancelled && rt->main_ret == 0)
+		rt->main_ret = -ECANCELED;
+	cancel_all(rt);
+}
+
+static int loop_turn(struct coil_rt *rt)
+{
+	uint64_t next_timer;
+	bool idle;
+	int ret;
+
+	run_ready(rt);
+	if (!rt->shutting_down && rt->main->state == COIL__TASK_DONE)
+		on_main_done(rt);
+	serve_dump_request(rt);
+	rt->stats.loop_turns++;
+	next_timer = coil__timers_next(rt);
+	if (next_timer != COIL__NEVER && coil__timers_expire(rt, coil__now()))
+		next_timer = coil__timers_next(rt);
+	idle = rt->runq_len == 0;
+	/* Every queued SQE is counted in inflight, so this sees them too. */
+	if (idle && !rt->be.inflight && next_timer == COIL__NEVER) {
+		if (rt->all)
+			break_deadlock(rt);
+		return 0;
+	}
+	ret = rt->backend->poll(rt, idle, next_timer);
+	return ret < 0 ? ret : 0;
+}
+
+static int run_loop(struct coil_rt *rt)
+{
+	int ret;
+
+	while (rt->all) {
+		ret = loop_turn(rt);
+		if (ret < 0) {
+			coil__log(rt, "coil: fatal ring error: %s; "
+				  "abandoning %llu task(s)", strerror(-ret),
+				  (unsigned long long)rt->stats.tasks_live);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ coil_run */
+
+static void destroy_rt(struct coil_rt *rt)
+{
+	coil__task_free_all(rt);
+	coil__timer_heap_fini(&rt->timers);
+	coil__stack_pool_fini(rt);
+	if (rt->backend)
+		rt->backend->fini(rt);
+	coil__overflow_handler_detach(rt);
+	coil__tls_rt = NULL;
+	free(rt);
+}
+
+static int create_rt(const struct coil_options *opts, struct coil_rt **out)
+{
+	struct coil_rt *rt = calloc(1, sizeof(*rt));
+	int err;
+
+	if (!rt)
+		return -ENOMEM;
+	err = normalize_options(rt, opts);
+	if (err)
+		goto out_free;
+	rt->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	rt->next_id = 1;
+	rt->dump_gen = atomic_load(&dump_requests);
+	err = coil__backend_uring.init(rt);
+	if (err)
+		goto out_free;
+	rt->backend = &coil__backend_uring;
+	err = coil__stack_pool_init(rt);
+	if (err)
+		goto out_backend;
+	coil__overflow_handler_attach(rt);
+	*out = rt;
+	return 0;
+out_backend:
+	rt->backend->fini(rt);
+out_free:
+	free(rt);
+	return err;
+}
+
+int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
+		  void **result)
+{
+	struct coil_rt *rt;
+	int err;
+
+	if (!fn)
+		return -EINVAL;
+	if (coil__tls_rt)
+		return -EBUSY;
+	err = create_rt(opts, &rt);
+	if (err)
+		return err;
+	coil__tls_rt = rt;
+	err = coil__task_create(rt, NULL, fn, arg, &rt->main);
+	if (err) {
+		destroy_rt(rt);
+		return err;
+	}
+	rt->main->is_main = true;
+	err = run_loop(rt);
+	if (err) {
+		/* The ring is broken: tasks cannot be resumed safely. */
+		rt->main_ret = err;
+	} else if (result) {
+		*result = rt->main->result;
+	}
+	if (!err && rt->opts.final_stats) {
+		coil_stats_get(rt->opts.final_stats);
+	}
+	err = rt->main_ret;
+	destroy_rt(rt);
+	return err;
+}
+
+int coil_run(coil_fn fn, void *arg, void **result)
+{
+	return coil_run_opts(NULL, fn, arg, result);
+}
+
+/* ------------------------------------------------------- diagnostics */
+
+int coil_stats_get(struct coil_stats *out)
+{
+	struct coil_rt *rt = coil__tls_rt;
+
+	if (!rt)
+		return -EPERM;
+	*out = rt->stats;
+	return 0;
+}
+
+const char *coil_backend_name(void)
+{
+	struct coil_rt *rt = coil__tls_rt;
+
+	return rt && rt->backend ? rt->backend->name : NULL;
+}
+
+void coil_dump_request(void)
+{
+	atomic_fetch_add_explicit(&dump_requests, 1, memory_order_relaxed);
+}
+
+static const char *const state_names[] = {
+	[COIL__TASK_READY] = "ready",
+	[COIL__TASK_RUNNING] = "running",
+	[COIL__TASK_WAITING] = "waiting",
+	[COIL__TASK_DONE] = "done",
+};
+
+static int dump_line(int fd, const char *buf, int len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, (size_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (int)n;
+	}
+	return 0;
+}
+
+int coil_dump(int fd)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_task *t;
+	char line[256];
+	int n, count = 0, err;
+
+	if (!rt)
+		return -EPERM;
+	n = snprintf(line, sizeof(line), "coil: %llu live task(s), %llu "
+		     "CQE(s) in flight\n",
+		     (unsigned long long)rt->stats.tasks_live,
+		     (unsigned long long)rt->be.inflight);
+	err = dump_line(fd, line, n);
+	for (t = rt->all; t && !err; t = t->all_next, count++) {
+		n = snprintf(line, sizeof(line),
+			     "  task %llu%s%s%s: %s%s%s%s, stack %zu bytes, "
+			     "high water %zu\n",
+			     (unsigned long long)t->id, t->name[0] ? " '" : "",
+			     t->name, t->name[0] ? "'" : "",
+			     state_names[t->state],
+			     t->state == COIL__TASK_WAITING ? " on " : "",
+			     t->state == COIL__TASK_WAITING && t->wait_what ?
+				     t->wait_what : "",
+			     t->cancelled ? " (cancelled)" : "",
+			     t->stack.size, coil__stack_high_water(&t->stack));
+		err = dump_line(fd, line, n < (int)sizeof(line) ? n :
+				(int)sizeof(line) - 1);
+	}
+	return err ? err : count;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/sanitizer.h - telling AddressSanitizer and Valgrind about
+ * coroutine stacks, so that their reports about coil programs are true.
+ *
+ * ASan tracks one stack per thread; a context switch it has not been told
+ * about looks like a wild jump of the stack pointer, and frames of a
+ * finished task look like use-after-return. The fiber API
+ * (__sanitizer_start/finish_switch_fiber) brackets every switch.
+ * Valgrind treats a large stack-pointer move as a switch only if the target
+ * was registered with VALGRIND_STACK_REGISTER (done in stack.c).
+ * Without the tools these compile to nothing.
+ */
+#ifndef COIL_RUNTIME_SANITIZER_H
+#define COIL_RUNTIME_SANITIZER_H
+
+#include "internal.h"
+
+#ifdef COIL__SANITIZE_ADDRESS
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#pragma GCC visibility push(hidden)
+
+#ifdef COIL__SANITIZE_ADDRESS
+
+static inline void **coil__san_fake_slot(struct coil_rt *rt,
+					 struct coil_task *t)
+{
+	return t ? &t->asan_fake_stack : &rt->sched_asan_fake;
+}
+
+/* Before switching from @from (NULL: the loop) to @to (NULL: the loop). */
+static inline void coil__san_switch_begin(struct coil_rt *rt,
+					  struct coil_task *from,
+					  struct coil_task *to)
+{
+	__sanitizer_start_switch_fiber(coil__san_fake_slot(rt, from),
+				       to ? to->stack.lo : rt->sched_stack_lo,
+				       to ? to->stack.size :
+					    rt->sched_stack_size);
+}
+
+/* Back on @from's stack after a switch. */
+static inline void coil__san_switch_end(struct coil_rt *rt,
+					struct coil_task *from)
+{
+	__sanitizer_finish_switch_fiber(*coil__san_fake_slot(rt, from), NULL,
+					NULL);
+}
+
+/* First code on a new task's stack. */
+static inline void coil__san_task_start(void)
+{
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+}
+
+/* A finished task leaves its stack for good: ASan drops its fake stack. */
+static inline void coil__san_exit_begin(struct coil_rt *rt,
+					struct coil_task *self)
+{
+	(void)self;
+	__sanitizer_start_switch_fiber(NULL, rt->sched_stack_lo,
+				       rt->sched_stack_size);
+}
+
+/* A stack slot is handed to a new task: forget old frames' poison. */
+static inline void coil__san_stack_reuse(void *lo, size_t size)
+{
+	ASAN_UNPOISON_MEMORY_REGION(lo, size);
+}
+
+#else
+
+static inline void coil__san_switch_begin(struct coil_rt *rt,
+					  struct coil_task *from,
+					  struct coil_task *to)
+{
+	(void)rt;
+	(void)from;
+	(void)to;
+}
+
+static inline void coil__san_switch_end(struct coil_rt *rt,
+					struct coil_task *from)
+{
+	(void)rt;
+	(void)from;
+}
+
+static inline void coil__san_task_start(void)
+{
+}
+
+static inline void coil__san_exit_begin(struct coil_rt *rt,
+					struct coil_task *self)
+{
+	(void)rt;
+	(void)self;
+}
+
+static inline void coil__san_stack_reuse(void *lo, size_t size)
+{
+	(void)lo;
+	(void)size;
+}
+
+#endif
+
+#pragma GCC visibility pop
+
+#endif /* COIL_RUNTIME_SANITIZER_H */

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/stack.c - coroutine stacks: mmap'd arenas, pooled per size, with
+ * a guard page below each stack that costs no VMA.
+ *
+ * The VMA budget. vm.max_map_count defaults to 65530, and an mprotect'ed
+ * guard page splits a mapping into two VMAs per stack, so "one mmap + guard
+ * per stack" tops out near 32,000 coroutines. coil instead carves many
+ * stacks out of one arena mapping (one VMA for up to 1024 stacks) and, on
+ * Linux >= 6.13, marks each stack's lowest page with MADV_GUARD_INSTALL: a
+ * guard marker in the page table that faults like PROT_NONE but does not
+ * split the VMA. A million stacks then take about a thousand VMAs.
+ * On older kernels coil falls back to mprotect guards while they fit in a
+ * process-wide budget of a quarter of vm.max_map_count, and past it hands
+ * out unguarded stacks (logged once); a canary word at the bottom of every
+ * stack is checked when its task ends either way.
+ *
+ * Memory. Arenas are mapped MAP_NORESERVE: a stack costs address space, and
+ * RSS only for the pages its task touches (a sleeping task: one page).
+ * Freed stacks go back to their arena's free list, most recently freed
+ * first, so a reused stack is already faulted in; an arena that becomes
+ * empty while another empty one of its size is cached is unmapped.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "coil_config.h"
+#include "internal.h"
+#include "sanitizer.h"
+
+#if COIL_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+#define COIL__STACK_CANARY 0xc011c011deadbeefull
+#define ARENA_MIN_SLOTS 16u
+#define ARENA_MAX_SLOTS 1024u
+#define MAX_CLASSES 8
+
+enum guard_mode { GUARD_NONE = 0, GUARD_MPROTECT = 1, GUARD_MADVISE = 2 };
+
+struct coil__arena {
+	struct coil__arena *prev, *next; /* the class's list of all arenas */
+	struct coil__arena *pnext, *pprev; /* its list of arenas with room */
+	struct stack_class *cls;
+	char *base;          /* mapping start */
+	size_t map_len;
+	uint32_t nslots;
+	uint32_t used;       /* slots handed out */
+	uint32_t fresh;      /* slots [fresh, nslots) never handed out yet */
+	uint32_t nfree;      /* entries in free_idx */
+	bool in_partial;
+	uint32_t *free_idx;  /* freed slots, LIFO */
+	uint8_t *guarded;    /* per slot: has a guard page */
+	unsigned *vg_id;     /* per slot: Valgrind stack id (0 = none) */
+};
+
+struct stack_class {
+	size_t usable;       /* usable bytes per stack */
+	size_t slot;         /* usable + guard page */
+	struct coil__arena *all;
+	struct coil__arena *partial;
+	uint32_t next_slots; /* slots in the next arena (geometric growth) */
+	uint32_t empty;      /* arenas of this class with no stack in use */
+};
+
+struct coil__stack_pool {
+	struct stack_class cls[MAX_CLASSES];
+	unsigned ncls;
+	enum guard_mode guard;
+	bool warned_unguarded;
+};
+
+/* Process-wide: whether MADV_GUARD_INSTALL works (-1 = not probed yet). */
+static atomic_int madv_guard_works = -1;
+/* Process-wide count of mprotect guards, against the VMA budget. */
+static atomic_long mprotect_guards;
+static long mprotect_guard_budget = -1;
+
+static long read_max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	long v = 65530;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 65530;
+		fclose(f);
+	}
+	return v;
+}
+
+int coil__stack_pool_init(struct coil_rt *rt)
+{
+	struct coil__stack_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->guard = (rt->opts.flags & COIL_OPT_NO_GUARD_PAGES) ? GUARD_NONE :
+								 GUARD_MADVISE;
+	if (p->guard && atomic_load(&madv_guard_works) == 0)
+		p->guard = GUARD_MPROTECT;
+	rt->stacks = p;
+	rt->stats.guard_pages = (int)p->guard;
+	return 0;
+}
+
+static void arena_unmap(struct coil__arena *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < a->fresh; i++) {
+		if (a->vg_id[i])
+			VALGRIND_STACK_DEREGISTER(a->vg_id[i]);
+		if (a->guarded[i] == GUARD_MPROTECT)
+			atomic_fetch_sub(&mprotect_guards, 1);
+	}
+	munmap(a->base, a->map_len);
+	free(a->free_idx);
+	free(a->guarded);
+	free(a->vg_id);
+	free(a);
+}
+
+void coil__stack_pool_fini(struct coil_rt *rt)
+{
+	struct coil__stack_pool *p = rt->stacks;
+	struct coil__arena *a, *next;
+	unsigned c;
+
+	if (!p)
+		return;
+	for (c = 0; c < p->ncls; c++) {
+		for (a = p->cls[c].all; a; a = next) {
+			next = a->next;
+			arena_unmap(a);
+		}
+	}
+	free(p);
+	rt->stacks = NULL;
+}
+
+static struct stack_class *class_for(struct coil_rt *rt, size_t usable)
+{
+	struct coil__stack_pool *p = rt->stacks;
+	struct stack_class *c;
+	unsigned i;
+
+	for (i = 0; i < p->ncls; i++) {
+		if (p->cls[i].usable == usable)
+			return &p->cls[i];
+	}
+	if (p->ncls == MAX_CLASSES)
+		return NULL;
+	c = &p->cls[p->ncls++];
+	memset(c, 0, sizeof(*c));
+	c->usable = usable;
+	c->slot = usable + rt->page_size;
+	c->next_slots = ARENA_MIN_SLOTS;
+	return c;
+}
+
+static void partial_add(struct stack_class *c, struct coil__arena *a)
+{
+	a->pprev = NULL;
+	a->pnext = c->partial;
+	if (c->partial)
+		c->partial->pprev = a;
+	c->partial = a;
+	a->in_partial = true;
+}
+
+static void partial_del(struct stack_class *c, struct coil__arena *a)
+{
+	if (a->pprev)
+		a->pprev->pnext = a->pnext;
+	else
+		c->partial = a->pnext;
+	if (a->pnext)
+		a->pnext->pprev = a->pprev;
+	a->in_partial = false;
+}
+
+static int arena_create(struct coil_rt *rt, struct stack_class *c)
+{
+	struct coil__arena *a = calloc(1, sizeof(*a));
+	uint32_t n = c->next_slots;
+
+	if (!a)
+		return -ENOMEM;
+	a->free_idx = malloc(n * sizeof(*a->free_idx));
+	a->guarded = calloc(n, sizeof(*a->guarded));
+	a->vg_id = calloc(n, sizeof(*a->vg_id));
+	if (!a->free_idx || !a->guarded || !a->vg_id)
+		goto out_free;
+	a->map_len = (size_t)n * c->slot;
+	a->base = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a->base == MAP_FAILED)
+		goto out_free;
+	a->cls = c;
+	a->nslots = n;
+	a->next = c->all;
+	if (c->all)
+		c->all->prev = a;
+	c->all = a;
+	partial_add(c, a);
+	c->empty++;
+	if (c->next_slots < ARENA_MAX_SLOTS)
+		c->next_slots *= 2;
+	rt->stats.stack_bytes_mapped += a->map_len;
+	return 0;
+out_free:
+	free(a->free_idx);
+	free(a->guarded);
+	free(a->vg_id);
+	free(a);
+	/* An address-space limit (RLIMIT_AS) shows up here. */
+	return -ENOMEM;
+}
+
+static bool take_mprotect_budget(void)
+{
+	if (mprotect_guard_budget < 0)
+		mprotect_guard_budget = read_max_map_count() / 4;
+	if (atomic_fetch_add(&mprotect_guards, 1) < mprotect_guard_budget)
+		return true;
+	atomic_fetch_sub(&mprotect_guards, 1);
+	return false;
+}
+
+/* Put a guard page at @page (the lowest page of a fresh slot). */
+static enum guard_mode install_guard(struct coil_rt *rt, char *page)
+{
+	struct coil__stack_pool *p = rt->stacks;
+
+	if (p->guard == GUARD_MADVISE) {
+		if (madvise(page, rt->page_size, MADV_GUARD_INSTALL) == 0) {
+			atomic_store(&madv_guard_works, 1);
+			return GUARD_MADVISE;
+		}
+		/* EINVAL: kernel < 6.13. Switch this pool to mprotect. */
+		atomic_store(&madv_guard_works, 0);
+		p->guard = GUARD_MPROTECT;
+		rt->stats.guard_pages = GUARD_MPROTECT;
+	}
+	if (p->guard == GUARD_MPROTECT) {
+		if (take_mprotect_budget() &&
+		    mprotect(page, rt->page_size, PROT_NONE) == 0)
+			return GUARD_MPROTECT;
+		if (!p->warned_unguarded) {
+			p->warned_unguarded = true;
+			coil__log(rt, "coil: no guard pages for further stacks: "
+				  "this kernel lacks MADV_GUARD_INSTALL (6.13) "
+				  "and mprotect guards would exhaust "
+				  "vm.max_map_count; overflows are caught "
+				  "only by a canary when a task ends");
+		}
+	}
+	return GUARD_NONE;
+}
+
+static uint32_t arena_take_slot(struct coil_rt *rt, struct coil__arena *a)
+{
+	uint32_t i;
+	char *slot;
+
+	if (a->nfree)
+		return a->free_idx[--a->nfree];
+	i = a->fresh++;
+	slot = a->base + (size_t)i * a->cls->slot;
+	a->guarded[i] = (uint8_t)install_guard(rt, slot);
+	a->vg_id[i] = VALGRIND_STACK_REGISTER(slot + rt->page_size,
+					      slot + a->cls->slot);
+	rt->stats.stacks_mapped++;
+	return i;
+}
+
+int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st)
+{
+	size_t usable = (size + rt->page_size - 1) & ~(rt->page_size - 1);
+	struct stack_class *c;
+	struct coil__arena *a;
+	uint32_t i;
+	int err;
+
+	if (usable < rt->page_size || usable > ((size_t)1 << 30))
+		return -EINVAL;
+	c = class_for(rt, usable);
+	if (!c)
+		return -EINVAL; /* too many distinct stack sizes in one runtime */
+	if (!c->partial) {
+		err = arena_create(rt, c);
+		if (err)
+			return err;
+	}
+	a = c->partial;
+	if (a->used == 0)
+		c->empty--;
+	i = arena_take_slot(rt, a);
+	if (++a->used == a->nslots)
+		partial_del(c, a);
+	st->arena = a;
+	st->slot = i;
+	st->lo = a->base + (size_t)i * c->slot + rt->page_size;
+	st->size = usable;
+	coil__san_stack_reuse(st->lo, st->size);
+	/*
+	 * Without a guard page, a canary at the bottom catches overflows
+	 * after the fact. With one, writing it would cost a second page of
+	 * RSS per stack for nothing.
+	 */
+	st->canary = a->guarded[i] == GUARD_NONE;
+	if (st->canary)
+		*(uint64_t *)st->lo = COIL__STACK_CANARY;
+	rt->stats.stacks_in_use++;
+	return 0;
+}
+
+static void arena_release(struct coil_rt *rt, struct coil__arena *a)
+{
+	struct stack_class *c = a->cls;
+
+	if (a->in_partial)
+		partial_del(c, a);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		c->all = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	rt->stats.stack_bytes_mapped -= a->map_len;
+	arena_unmap(a);
+}
+
+void coil__stack_free(struct coil_rt *rt, struct coil__stack *st)
+{
+	struct coil__arena *a = st->arena;
+	struct stack_class *c;
+
+	if (!a)
+		return;
+	c = a->cls;
+	if (st->canary && *(uint64_t *)st->lo != COIL__STACK_CANARY)
+		coil__log(rt, "coil: a task overran the bottom of its %zu-byte "
+			  "stack (canary overwritten); memory below it may "
+			  "be corrupt: give it a larger stack_size",
+			  st->size);
+	st->arena = NULL;
+	rt->stats.stacks_in_use--;
+	a->free_idx[a->nfree++] = st->slot;
+	if (!a->in_partial)
+		partial_add(c, a);
+	if (--a->used > 0)
+		return;
+	/* Keep one empty arena per size for the next burst; drop others. */
+	if (c->empty >= 1)
+		arena_release(rt, a);
+	else
+		c->empty++;
+}
+
+size_t coil__stack_high_water(const struct coil__stack *st)
+{
+	const uint64_t *w, *end;
+
+	if (!st->arena)
+		return 0;
+	/* Pages below the first one ever written read as zero. */
+	w = (const uint64_t *)st->lo + (st->canary ? 1 : 0);
+	end = (const uint64_t *)((const char *)st->lo + st->size);
+	while (w < end && *w == 0)
+		w++;
+	return (size_t)((const char *)end - (const char *)w);
+}
+
+/* ------------------------------------------ naming the overflowing task */
+
+static struct sigaction prev_segv;
+static pthread_once_t segv_once = PTHREAD_ONCE_INIT;
+static bool segv_installed;
+
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void append(char *buf, size_t *len, size_t cap, const char *s)
+{
+	while (*s && *len < cap)
+		buf[(*len)++] = *s++;
+}
+
+/*
+ * SIGSEGV on the alternate stack. If the fault hit the guard page under the
+ * running task's stack, name the task, then restore the default action and
+ * return: the faulting instruction runs again and the process dumps core
+ * with the original fault. Only async-signal-safe calls here.
+ */
+static void segv_handler(int sig, siginfo_t *si, void *uctx)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_task *t = rt ? rt->current : NULL;
+	char msg[256];
+	size_t len = 0;
+	char *addr = si->si_addr;
+
+	(void)uctx;
+	if (t && t->stack.arena && addr < (char *)t->stack.lo &&
+	    addr >= (char *)t->stack.lo - rt->page_size) {
+		append(msg, &len, sizeof(msg), "coil: stack overflow in task ");
+		len += fmt_u64(msg + len, t->id);
+		if (t->name[0]) {
+			append(msg, &len, sizeof(msg), " '");
+			append(msg, &len, sizeof(msg), t->name);
+			append(msg, &len, sizeof(msg), "'");
+		}
+		append(msg, &len, sizeof(msg), ": it used all of its ");
+		len += fmt_u64(msg + len, t->stack.size);
+		append(msg, &len, sizeof(msg),
+		       "-byte stack; spawn it with a larger stack_size\n");
+		if (write(STDERR_FILENO, msg, len) < 0)
+			(void)0;
+	}
+	(void)sig;
+	sigaction(SIGSEGV, &prev_segv, NULL);
+}
+
+static void install_segv_handler(void)
+{
+	struct sigaction sa, cur;
+
+	if (sigaction(SIGSEGV, NULL, &cur) != 0)
+		return;
+	/* Never displace a handler someone else installed (ASan, the app). */
+	if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler != SIG_DFL)
+		return;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	prev_segv = cur;
+	if (sigaction(SIGSEGV, &sa, NULL) == 0)
+		segv_installed = true;
+}
+
+int coil__overflow_handler_attach(struct coil_rt *rt)
+{
+	stack_t ss, old;
+	size_t size = 64 * 1024;
+
+	if (rt->opts.flags & COIL_OPT_NO_OVERFLOW_HANDLER)
+		return 0;
+	pthread_once(&segv_once, install_segv_handler);
+	if (!segv_installed)
+		return 0;
+	/* The handler must not run on the overflowed stack itself. */
+	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
+		return 0;
+	rt->altstack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rt->altstack == MAP_FAILED) {
+		rt->altstack = NULL;
+		return -ENOMEM;
+	}
+	ss.ss_sp = rt->altstack;
+	ss.ss_size = size;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) != 0) {
+		munmap(rt->altstack, size);
+		rt->altstack = NULL;
+		return -errno;
+	}
+	rt->altstack_size = size;
+	rt->altstack_installed = true;
+	return 0;
+}
+
+void coil__overflow_handler_detach(struct coil_rt *rt)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+
+	if (!rt->altstack_installed)
+		return;
+	sigaltstack(&ss, NULL);
+	munmap(rt->altstack, rt->altstack_size);
+	rt->altstack = NULL;
+	rt->altstack_installed = false;
+}
