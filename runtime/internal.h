@@ -59,6 +59,8 @@ int coil__stack_pool_init(struct coil_rt *rt);
 void coil__stack_pool_fini(struct coil_rt *rt);
 int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st);
 void coil__stack_free(struct coil_rt *rt, struct coil__stack *st);
+/* Give back pages of arenas that stayed empty since the previous call. */
+void coil__stack_trim(struct coil_rt *rt);
 /* Bytes of @st touched so far (scans from the bottom for non-zero words). */
 size_t coil__stack_high_water(const struct coil__stack *st);
 /* Process-wide SIGSEGV handler + per-thread alternate stack. */
@@ -231,6 +233,8 @@ struct coil_rt {
 	struct coil_options opts;
 	uint64_t next_id;
 	uint64_t dump_gen;              /* last coil_dump_request() served */
+	uint64_t last_trim;             /* coil__now() of the last stack trim */
+	unsigned long fpstate;          /* FP control words new tasks start with */
 	size_t page_size;
 	int main_ret;                   /* coil_run()'s return value */
 	bool shutting_down;             /* main returned: cancelling the rest */

@@ -22,13 +22,21 @@ struct coil__ctx {
 void coil__ctx_switch(struct coil__ctx *from, struct coil__ctx *to);
 
 /*
+ * The calling thread's floating-point control words (x86-64: MXCSR in the
+ * low 32 bits, the x87 control word above; aarch64: FPCR), in the form
+ * coil__ctx_make() takes. Read once per runtime: reading them costs more
+ * than the rest of making a context.
+ */
+unsigned long coil__ctx_fpstate(void);
+
+/*
  * Prepare @ctx so that the first coil__ctx_switch() to it calls
  * @entry(@arg) with the stack pointer just below @stack_top (16-byte
- * aligned). @entry must never return: it switches away for good instead.
- * The floating-point control words are copied from the caller's.
+ * aligned) and the FP control words @fpstate. @entry must never return: it
+ * switches away for good instead.
  */
 void coil__ctx_make(struct coil__ctx *ctx, void *stack_top,
-		    void (*entry)(void *), void *arg);
+		    void (*entry)(void *), void *arg, unsigned long fpstate);
 
 #pragma GCC visibility pop
 

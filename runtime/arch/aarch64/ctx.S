@@ -67,9 +67,22 @@ coil__ctx_trampoline:
 	.cfi_endproc
 	.size	coil__ctx_trampoline, .-coil__ctx_trampoline
 
+/* unsigned long coil__ctx_fpstate(void): FPCR */
+	.globl	coil__ctx_fpstate
+	.hidden	coil__ctx_fpstate
+	.type	coil__ctx_fpstate, %function
+	.p2align 4
+coil__ctx_fpstate:
+	.cfi_startproc
+	mrs	x0, fpcr
+	ret
+	.cfi_endproc
+	.size	coil__ctx_fpstate, .-coil__ctx_fpstate
+
 /*
  * void coil__ctx_make(struct coil__ctx *ctx (x0), void *stack_top (x1),
- *                     void (*entry)(void *) (x2), void *arg (x3))
+ *                     void (*entry)(void *) (x2), void *arg (x3),
+ *                     unsigned long fpstate (x4))
  */
 	.globl	coil__ctx_make
 	.hidden	coil__ctx_make
@@ -90,8 +103,7 @@ coil__ctx_make:
 	stp	xzr, xzr, [x1, #112]
 	stp	xzr, xzr, [x1, #128]
 	stp	xzr, xzr, [x1, #144]
-	mrs	x9, fpcr
-	stp	x9, xzr, [x1, #160]
+	stp	x4, xzr, [x1, #160]	/* FPCR */
 	str	x1, [x0]
 	ret
 	.cfi_endproc
