@@ -91,6 +91,7 @@ struct coil__stack_pool {
 	struct stack_class cls[MAX_CLASSES];
 	unsigned ncls;
 	enum guard_mode guard;
+	bool want_guard;     /* false with COIL_OPT_NO_GUARD_PAGES */
 	bool warned_unguarded;
 };
 
@@ -121,6 +122,7 @@ int coil__stack_pool_init(struct coil_rt *rt)
 		return -ENOMEM;
 	p->guard = (rt->opts.flags & COIL_OPT_NO_GUARD_PAGES) ? GUARD_NONE :
 								 GUARD_MADVISE;
+	p->want_guard = p->guard != GUARD_NONE;
 	if (p->guard && atomic_load(&madv_guard_works) == 0)
 		p->guard = GUARD_MPROTECT;
 	rt->stacks = p;
@@ -331,11 +333,13 @@ int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st)
 	st->size = usable;
 	coil__san_stack_reuse(st->lo, st->size);
 	/*
-	 * Without a guard page, a canary at the bottom catches overflows
-	 * after the fact. With one, writing it would cost a second page of
-	 * RSS per stack for nothing.
+	 * A stack that should have had a guard page but got none (VMA budget)
+	 * gets a canary at the bottom that catches overflows after the fact.
+	 * Guarded stacks, and stacks the user asked to leave unguarded
+	 * (COIL_OPT_NO_GUARD_PAGES: density first), skip it: it would cost a
+	 * second page of RSS per stack.
 	 */
-	st->canary = a->guarded[i] == GUARD_NONE;
+	st->canary = a->guarded[i] == GUARD_NONE && rt->stacks->want_guard;
 	if (st->canary)
 		*(uint64_t *)st->lo = COIL__STACK_CANARY;
 	rt->stats.stacks_in_use++;
