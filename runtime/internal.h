@@ -93,18 +93,11 @@ struct coil__waiter {
 typedef void (*coil__unwait_fn)(struct coil_task *t, int why);
 
 struct coil_task {
+	/* First cache line: everything a suspend/wake/resume cycle touches. */
 	struct coil__ctx ctx;       /* saved stack pointer while off-CPU */
 	struct coil_task *next;     /* run-queue link (FIFO) */
-	struct coil_task *all_prev; /* the runtime's list of live tasks, */
-	struct coil_task *all_next; /*   for coil_dump() and shutdown */
 	struct coil_rt *rt;         /* owning runtime */
-	coil_fn fn;                 /* body, and its argument */
-	void *arg;
-	void *result;               /* fn's return value once DONE */
-	uint64_t id;                /* 1 = main, then spawn order */
 	uint64_t deadline;          /* effective deadline scope, or NEVER */
-	struct coil__stack stack;   /* released as soon as fn returns */
-	struct coil__waiter *waiters; /* tasks waiting for this one */
 	/* Wait bookkeeping, valid while WAITING: */
 	coil__unwait_fn unwait;     /* cancel/timeout hook, NULL if none */
 	void *wait_obj;             /* what it waits on (op, timer, task) */
@@ -114,11 +107,20 @@ struct coil_task {
 	bool cancelled;             /* coil_cancel() was called */
 	bool detached;              /* free on finish; no handle exists */
 	bool is_main;               /* the task coil_run() started */
+	/* The rest: spawn, finish, join, dump. */
+	struct coil_task *all_prev; /* the runtime's list of live tasks, */
+	struct coil_task *all_next; /*   for coil_dump() and shutdown */
+	coil_fn fn;                 /* body, and its argument */
+	void *arg;
+	void *result;               /* fn's return value once DONE */
+	uint64_t id;                /* 1 = main, then spawn order */
+	struct coil__stack stack;   /* released as soon as fn returns */
+	struct coil__waiter *waiters; /* tasks waiting for this one */
 	char name[24];              /* NUL-terminated, may be empty */
 #ifdef COIL__SANITIZE_ADDRESS
 	void *asan_fake_stack;      /* ASan's fake-stack handle across switches */
 #endif
-};
+} __attribute__((aligned(64)));
 
 /* ---------------------------------------------------------------- timers */
 
@@ -185,32 +187,28 @@ struct coil__op {
 	int32_t res;             /* the op's own cqe->res */
 	uint32_t cqe_flags;      /* the op's own cqe->flags */
 	uint8_t pending;         /* CQEs still to come for this op */
-	bool timed_out;          /* its linked timeout fired (-ETIME) */
-	bool cancel_sent;        /* an ASYNC_CANCEL was queued for it */
-	bool exempt;             /* ignore cancellation (close) */
-	bool linked;             /* followed by an IORING_OP_LINK_TIMEOUT */
+	uint8_t flags;           /* COIL__OPF_* */
 	const char *what;        /* op name for coil_dump() */
 	struct __kernel_timespec ts; /* linked-timeout expiry, read at submit */
+};
+
+enum {
+	COIL__OPF_TIMED_OUT = 1u << 0,   /* its linked timeout fired (-ETIME) */
+	COIL__OPF_CANCEL_SENT = 1u << 1, /* an ASYNC_CANCEL was queued for it */
+	COIL__OPF_EXEMPT = 1u << 2,      /* ignores cancellation (close) */
+	COIL__OPF_LINKED = 1u << 3,      /* followed by a LINK_TIMEOUT SQE */
 };
 
 /* Special @timeout_ns values for coil__op_prep(). */
 #define COIL__OP_NO_LINK INT64_MIN        /* no linked timeout at all */
 #define COIL__OP_EXEMPT (INT64_MIN + 1)   /* neither cancel nor deadline */
 
-/* Called by a backend for every CQE it reaps. */
-void coil__complete(struct coil_rt *rt, uint64_t user_data, int res,
-		    unsigned flags);
 
-/*
- * coil__op_prep - begin an op for the running task. Returns the SQE to fill
- * (with room reserved for a linked timeout when one applies), or NULL with
- * the error to return in op->res (-EPERM, -ECANCELED, -ETIMEDOUT).
- * @timeout_ns < 0: none beyond the task's deadline scope.
- */
-struct io_uring_sqe *coil__op_prep(struct coil__op *op, int64_t timeout_ns,
-				   const char *what);
-/* Submit the prepared SQE (and its linked timeout), wait for every CQE. */
-int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe);
+/* The slow path of coil__op_prep(): errors, deadlines, special values. */
+struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
+					int64_t timeout_ns);
+/* Submit bookkeeping done; suspend until every CQE is in; map the result. */
+int coil__op_finish(struct coil__op *op);
 
 /* ------------------------------------------------------------ runtime */
 
@@ -249,12 +247,67 @@ struct coil_rt {
 #endif
 };
 
-/* The runtime of the calling thread, NULL if none. */
-extern __thread struct coil_rt *coil__tls_rt;
+/*
+ * The runtime of the calling thread, NULL if none. initial-exec: a plain
+ * %fs-relative load instead of a __tls_get_addr call from libcoil.so (the
+ * library is not meant to be dlopen'ed after start-up).
+ */
+extern __thread struct coil_rt *coil__tls_rt
+	__attribute__((tls_model("initial-exec")));
 
 static inline uint64_t coil__timers_next(const struct coil_rt *rt)
 {
 	return rt->timers.len ? rt->timers.v[0].when : COIL__NEVER;
+}
+
+/*
+ * An SQE for the next op: the inline fast path of backend->get_sqe() (the
+ * SQ ring is the op format for every backend). Without SQPOLL the kernel
+ * moves khead only inside our own io_uring_enter, so a plain read is
+ * enough (as in liburing).
+ */
+static inline struct io_uring_sqe *coil__get_sqe(struct coil_rt *rt,
+						 unsigned n)
+{
+	struct io_uring_sq *sq = &rt->be.ring.sq;
+
+	if (COIL__LIKELY(sq->sqe_tail + n - IO_URING_READ_ONCE(*sq->khead) <=
+			 sq->ring_entries))
+		return &sq->sqes[sq->sqe_tail++ & sq->ring_mask];
+	return rt->backend->get_sqe(rt, n);
+}
+
+/*
+ * coil__op_prep - begin an op for the running task. Returns the SQE to fill
+ * (with room reserved for a linked timeout when one applies), or NULL with
+ * the error to return in op->res (-EPERM, -ECANCELED, -ETIMEDOUT).
+ * @timeout_ns < 0: none beyond the task's deadline scope; or one of the
+ * COIL__OP_* values. Inline: this and coil__op_wait() are every op's path.
+ */
+static inline struct io_uring_sqe *coil__op_prep(struct coil__op *op,
+						 int64_t timeout_ns,
+						 const char *what)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_task *self = rt ? rt->current : NULL;
+
+	op->task = self;
+	op->cb = NULL;
+	op->flags = 0;
+	op->what = what;
+	if (COIL__LIKELY(self && timeout_ns == -1 && !self->cancelled &&
+			 self->deadline == COIL__NEVER))
+		return coil__get_sqe(rt, 1);
+	return coil__op_prep_slow(op, timeout_ns);
+}
+
+/* Submit the prepared SQE (and its linked timeout), wait for every CQE. */
+static inline int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
+{
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
+	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
+		sqe->flags |= IOSQE_IO_LINK;
+	return coil__op_finish(op);
 }
 
 /* Log a formatted line through the runtime's sink. */
@@ -269,8 +322,66 @@ static inline struct coil_task *coil__running(void)
 	return rt ? rt->current : NULL;
 }
 
-/* Put @t at the tail of the run queue with @res as its wake value. */
-void coil__wake(struct coil_task *t, int res);
+static inline void coil__runq_push(struct coil_rt *rt, struct coil_task *t)
+{
+	t->next = NULL;
+	if (rt->runq_tail)
+		rt->runq_tail->next = t;
+	else
+		rt->runq_head = t;
+	rt->runq_tail = t;
+	rt->runq_len++;
+}
+
+/*
+ * Put a WAITING task at the tail of the run queue with @res as the value its
+ * suspending call returns. A task that is not waiting is left alone. Its
+ * unwait/wait_obj go stale: every reader checks state == WAITING first.
+ */
+static inline void coil__wake(struct coil_task *t, int res)
+{
+	if (t->state != COIL__TASK_WAITING)
+		return;
+	t->wake_res = res;
+	t->state = COIL__TASK_READY;
+	coil__runq_push(t->rt, t);
+}
+
+/*
+ * Called by a backend for every CQE it reaps (inline: it is the per-CQE
+ * path). Decodes the tag in the low bits of user_data, records what the CQE
+ * says, and wakes the op's task once no CQE naming the op can still come.
+ */
+static inline void coil__complete(struct coil_rt *rt, uint64_t user_data,
+				  int res, unsigned flags)
+{
+	struct coil__op *op;
+
+	if (COIL__UNLIKELY(user_data == LIBURING_UDATA_TIMEOUT ||
+			   user_data == COIL__UD_IGNORE))
+		return;
+	op = (struct coil__op *)(uintptr_t)(user_data &
+					     ~(uint64_t)COIL__UD_MASK);
+	rt->be.inflight--;
+	switch (user_data & COIL__UD_MASK) {
+	case COIL__UD_OP:
+		if (op->cb) {
+			op->cb(rt, op, res, flags);
+			return;
+		}
+		op->res = res;
+		op->cqe_flags = flags;
+		break;
+	case COIL__UD_LINK_TIMEOUT:
+		if (res == -ETIME)
+			op->flags |= COIL__OPF_TIMED_OUT;
+		break;
+	default: /* COIL__UD_CANCEL: nothing to record */
+		break;
+	}
+	if (--op->pending == 0)
+		coil__wake(op->task, 0);
+}
 
 /*
  * coil__suspend - park the running task (already marked WAITING, with its

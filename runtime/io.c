@@ -32,17 +32,17 @@ static void op_unwait(struct coil_task *t, int why)
 	struct io_uring_sqe *sqe;
 
 	(void)why;
-	if (op->cancel_sent || op->exempt)
+	if (op->flags & (COIL__OPF_CANCEL_SENT | COIL__OPF_EXEMPT))
 		return;
 	/*
 	 * Ask the kernel to cancel the op; the task stays suspended until the
 	 * op's own CQE arrives (with -ECANCELED, or its real result if it won
 	 * the race) and the cancel request's CQE too.
 	 */
-	sqe = rt->backend->get_sqe(rt, 1);
+	sqe = coil__get_sqe(rt, 1);
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | COIL__UD_CANCEL);
-	op->cancel_sent = true;
+	op->flags |= COIL__OPF_CANCEL_SENT;
 	op->pending++;
 	rt->be.inflight++;
 }
@@ -53,35 +53,30 @@ static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)
 	ts->tv_nsec = (long long)(ns % 1000000000u);
 }
 
-struct io_uring_sqe *coil__op_prep(struct coil__op *op, int64_t timeout_ns,
-				   const char *what)
+struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
+					int64_t timeout_ns)
 {
-	struct coil_task *self = coil__running();
+	struct coil_task *self = op->task;
 	struct coil_rt *rt;
 	uint64_t deadline, now;
 
-	op->task = self;
-	op->cb = NULL;
-	op->pending = 0;
-	op->timed_out = false;
-	op->cancel_sent = false;
-	op->exempt = timeout_ns == COIL__OP_EXEMPT;
-	op->linked = false;
-	op->what = what;
-	if (COIL__UNLIKELY(!self)) {
+	if (!self) {
 		op->res = -EPERM;
 		return NULL;
 	}
 	rt = self->rt;
-	if (op->exempt || timeout_ns == COIL__OP_NO_LINK)
-		return rt->backend->get_sqe(rt, 1);
-	if (COIL__UNLIKELY(self->cancelled)) {
+	if (timeout_ns == COIL__OP_EXEMPT) {
+		op->flags = COIL__OPF_EXEMPT;
+		return coil__get_sqe(rt, 1);
+	}
+	if (self->cancelled) {
 		op->res = -ECANCELED;
 		return NULL;
 	}
 	deadline = self->deadline;
-	if (timeout_ns < 0 && deadline == COIL__NEVER)
-		return rt->backend->get_sqe(rt, 1);
+	if (timeout_ns == COIL__OP_NO_LINK ||
+	    (timeout_ns < 0 && deadline == COIL__NEVER))
+		return coil__get_sqe(rt, 1);
 	now = coil__now();
 	if (timeout_ns >= 0 && now + (uint64_t)timeout_ns < deadline)
 		deadline = now + (uint64_t)timeout_ns;
@@ -91,9 +86,9 @@ struct io_uring_sqe *coil__op_prep(struct coil__op *op, int64_t timeout_ns,
 		return NULL;
 	}
 	ns_to_ts(deadline, &op->ts);
-	op->linked = true;
+	op->flags = COIL__OPF_LINKED;
 	/* The op and its linked timeout must be adjacent in the SQ. */
-	return rt->backend->get_sqe(rt, 2);
+	return coil__get_sqe(rt, 2);
 }
 
 /* Map the kernel's answer to what the caller sees. */
@@ -101,28 +96,26 @@ static int op_result(struct coil__op *op)
 {
 	int res = op->res;
 
-	if (res != -ECANCELED && res != -EINTR)
+	if (COIL__LIKELY(res != -ECANCELED && res != -EINTR))
 		return res;
-	if (op->cancel_sent)
+	if (op->flags & COIL__OPF_CANCEL_SENT)
 		return -ECANCELED;
-	if (op->timed_out) {
+	if (op->flags & COIL__OPF_TIMED_OUT) {
 		op->task->rt->stats.timeouts++;
 		return -ETIMEDOUT;
 	}
 	return res;
 }
 
-int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
+int coil__op_finish(struct coil__op *op)
 {
 	struct coil_task *self = op->task;
 	struct coil_rt *rt = self->rt;
 	struct io_uring_sqe *tsqe;
 
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
 	op->pending = 1;
-	if (op->linked) {
-		sqe->flags |= IOSQE_IO_LINK;
-		tsqe = rt->backend->get_sqe(rt, 1);
+	if (op->flags & COIL__OPF_LINKED) {
+		tsqe = coil__get_sqe(rt, 1);
 		io_uring_prep_link_timeout(tsqe, &op->ts, IORING_TIMEOUT_ABS);
 		io_uring_sqe_set_data64(tsqe, (uint64_t)(uintptr_t)op |
 						      COIL__UD_LINK_TIMEOUT);

@@ -25,7 +25,7 @@
 #include "internal.h"
 #include "sanitizer.h"
 
-__thread struct coil_rt *coil__tls_rt;
+__thread struct coil_rt *coil__tls_rt __attribute__((tls_model("initial-exec")));
 
 /* Bumped by coil_dump_request(); each runtime remembers what it served. */
 static atomic_uint_fast64_t dump_requests;
@@ -113,17 +113,6 @@ static inline void switch_to(struct coil_rt *rt, struct coil_task *from_t,
 	coil__san_switch_end(rt, from_t);
 }
 
-static inline void runq_push(struct coil_rt *rt, struct coil_task *t)
-{
-	t->next = NULL;
-	if (rt->runq_tail)
-		rt->runq_tail->next = t;
-	else
-		rt->runq_head = t;
-	rt->runq_tail = t;
-	rt->runq_len++;
-}
-
 static inline struct coil_task *runq_pop(struct coil_rt *rt)
 {
 	struct coil_task *t = rt->runq_head;
@@ -137,21 +126,10 @@ static inline struct coil_task *runq_pop(struct coil_rt *rt)
 	return t;
 }
 
-void coil__wake(struct coil_task *t, int res)
-{
-	if (t->state != COIL__TASK_WAITING)
-		return;
-	t->wake_res = res;
-	t->unwait = NULL;
-	t->wait_obj = NULL;
-	t->state = COIL__TASK_READY;
-	runq_push(t->rt, t);
-}
-
 void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t)
 {
 	t->state = COIL__TASK_READY;
-	runq_push(rt, t);
+	coil__runq_push(rt, t);
 }
 
 /*
@@ -191,7 +169,7 @@ int coil_yield(void)
 		return -ECANCELED;
 	rt = self->rt;
 	self->state = COIL__TASK_READY;
-	runq_push(rt, self);
+	coil__runq_push(rt, self);
 	switch_to(rt, self, next_this_turn(rt));
 	return 0;
 }
@@ -222,38 +200,6 @@ static void run_ready(struct coil_rt *rt)
 			rt->exited = NULL;
 		}
 	}
-}
-
-/* ------------------------------------------------------- completions */
-
-void coil__complete(struct coil_rt *rt, uint64_t user_data, int res,
-		    unsigned flags)
-{
-	struct coil__op *op;
-
-	if (COIL__UNLIKELY(user_data == LIBURING_UDATA_TIMEOUT ||
-			   user_data == COIL__UD_IGNORE))
-		return;
-	op = (struct coil__op *)(uintptr_t)(user_data & ~(uint64_t)COIL__UD_MASK);
-	rt->be.inflight--;
-	switch (user_data & COIL__UD_MASK) {
-	case COIL__UD_OP:
-		if (op->cb) {
-			op->cb(rt, op, res, flags);
-			return;
-		}
-		op->res = res;
-		op->cqe_flags = flags;
-		break;
-	case COIL__UD_LINK_TIMEOUT:
-		if (res == -ETIME)
-			op->timed_out = true;
-		break;
-	default: /* COIL__UD_CANCEL: nothing to record */
-		break;
-	}
-	if (--op->pending == 0)
-		coil__wake(op->task, 0);
 }
 
 /* ------------------------------------------------------------- the loop */
