@@ -116,6 +116,7 @@ struct coil_task {
 	uint64_t id;                /* 1 = main, then spawn order */
 	struct coil__stack stack;   /* released as soon as fn returns */
 	struct coil__waiter *waiters; /* tasks waiting for this one */
+	bool joining;               /* a join has claimed the handle */
 	char name[24];              /* NUL-terminated, may be empty */
 #ifdef COIL__SANITIZE_ADDRESS
 	void *asan_fake_stack;      /* ASan's fake-stack handle across switches */
@@ -291,14 +292,19 @@ static inline struct io_uring_sqe *coil__op_prep(struct coil__op *op,
 	struct coil_rt *rt = coil__tls_rt;
 	struct coil_task *self = rt ? rt->current : NULL;
 
+	struct io_uring_sqe *sqe;
+
 	op->task = self;
 	op->cb = NULL;
 	op->flags = 0;
 	op->what = what;
-	if (COIL__LIKELY(self && timeout_ns == -1 && !self->cancelled &&
-			 self->deadline == COIL__NEVER))
-		return coil__get_sqe(rt, 1);
-	return coil__op_prep_slow(op, timeout_ns);
+	if (COIL__UNLIKELY(!self || timeout_ns != -1 || self->cancelled ||
+			   self->deadline != COIL__NEVER))
+		return coil__op_prep_slow(op, timeout_ns);
+	sqe = coil__get_sqe(rt, 1);
+	if (COIL__UNLIKELY(!sqe))
+		op->res = rt->be.fatal;
+	return sqe;
 }
 
 /* Submit the prepared SQE (and its linked timeout), wait for every CQE. */

@@ -40,6 +40,8 @@ static void op_unwait(struct coil_task *t, int why)
 	 * the race) and the cancel request's CQE too.
 	 */
 	sqe = coil__get_sqe(rt, 1);
+	if (!sqe)
+		return; /* the ring failed; the loop is ending */
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | COIL__UD_CANCEL);
 	op->flags |= COIL__OPF_CANCEL_SENT;
@@ -65,6 +67,7 @@ struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 		return NULL;
 	}
 	rt = self->rt;
+	op->res = rt->be.fatal; /* what a NULL from coil__get_sqe() means */
 	if (timeout_ns == COIL__OP_EXEMPT) {
 		op->flags = COIL__OPF_EXEMPT;
 		return coil__get_sqe(rt, 1);

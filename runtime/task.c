@@ -152,6 +152,7 @@ int coil__task_create(struct coil_rt *rt, const struct coil_spawn_opts *o,
 	t->cancelled = false;
 	t->detached = false;
 	t->is_main = false;
+	t->joining = false;
 	t->name[0] = '\0';
 	if (o && o->name) {
 		strncpy(t->name, o->name, sizeof(t->name) - 1);
@@ -290,6 +291,7 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 	struct task_wait tw = { &t, &node, 1 };
 	int err, ret;
 
+	t->joining = true; /* a second, concurrent join gets -EINVAL */
 	err = coil__check_cancel(self);
 	if (!err)
 		err = task_wait(self, &tw, "join", self->deadline);
@@ -305,7 +307,7 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 static bool joinable(const struct coil_task *self, const struct coil_task *t)
 {
 	return t && t != self && t->rt == self->rt && !t->detached &&
-	       !t->is_main;
+	       !t->is_main && !t->joining;
 }
 
 int coil_join(struct coil_task *t, void **result)
@@ -344,9 +346,14 @@ int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs)
 		return -EPERM;
 	if (!tasks && n)
 		return -EINVAL;
+	/* Claim every handle first, so a duplicate in @tasks is caught. */
 	for (i = 0; i < n; i++) {
-		if (!joinable(self, tasks[i]))
+		if (!joinable(self, tasks[i])) {
+			while (i--)
+				tasks[i]->joining = false;
 			return -EINVAL;
+		}
+		tasks[i]->joining = true;
 	}
 	/*
 	 * Once the caller is cancelled (or its deadline passes), each later

@@ -26,6 +26,7 @@ struct coil__backend_state {
 	struct io_uring ring;
 	unsigned setup_flags;  /* IORING_SETUP_* the ring was created with */
 	uint64_t inflight;     /* CQEs still owed to coil by the kernel */
+	int fatal;             /* -errno once the ring refused a submit */
 	bool defer_taskrun;    /* completions only appear when we enter */
 };
 
@@ -36,8 +37,9 @@ struct coil__backend {
 	void (*fini)(struct coil_rt *rt);
 	/*
 	 * Return a free SQE, flushing the queue to the kernel first when fewer
-	 * than @n are free, so that @n consecutive calls all succeed. Never
-	 * fails: a full queue is submitted, a busy kernel is drained.
+	 * than @n are free, so that @n consecutive calls all succeed. A full
+	 * queue is submitted and a busy kernel drained; NULL only when the
+	 * ring itself has failed (the error is left in ->fatal).
 	 */
 	struct io_uring_sqe *(*get_sqe)(struct coil_rt *rt, unsigned n);
 	/*

@@ -217,9 +217,14 @@ static struct io_uring_sqe *uring_get_sqe(struct coil_rt *rt, unsigned n)
 	if (COIL__UNLIKELY(io_uring_sq_space_left(ring) < n)) {
 		rt->stats.sq_full_retries++;
 		ret = submit(rt, false);
-		if (ret < 0)
-			coil__log(rt, "coil: io_uring_submit failed: %s",
-				  strerror(-ret));
+		if (ret < 0) {
+			/* Not EBUSY/EAGAIN/EINTR (submit retries those). */
+			if (!rt->be.fatal)
+				coil__log(rt, "coil: io_uring_submit failed: "
+					  "%s", strerror(-ret));
+			rt->be.fatal = ret;
+			return NULL;
+		}
 	}
 	return io_uring_get_sqe(ring);
 }
