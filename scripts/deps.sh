@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# scripts/deps.sh - install the Debian 12 packages that coil needs to build,
+# test and benchmark. Idempotent: prints nothing when everything is there.
+#
+# Usage: scripts/deps.sh [--required | --all]
+#   --required  only what building and testing needs (scripts/test.sh, CI)
+#   --all       also the optional tools (linux-perf, gnuplot-nox) that the
+#               benchmarks use when present; the default
+#
+# As root it runs apt-get itself (apt-get update only when the install fails
+# without it). Otherwise it prints the one sudo command to run and exits 1.
+# Optional packages that cannot be installed are reported, never fatal.
+# Set COIL_SKIP_DEPS=1 to skip this script entirely (non-Debian systems,
+# hand-built toolchains).
+set -euo pipefail
+
+prog=deps.sh
+
+# "a|b" means either package will do: the first is installed when neither is.
+required=(
+	'build-essential|gcc' libc6-dev meson ninja-build pkg-config
+	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
+)
+optional=(linux-perf gnuplot-nox)
+
+usage() {
+	echo "usage: scripts/deps.sh [--required | --all]" >&2
+	exit "${1:-2}"
+}
+
+# is_installed PKG - true when dpkg knows PKG as installed.
+is_installed() {
+	local status
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) ||
+		return 1
+	[[ $status == ii* ]]
+}
+
+# missing_of LIST... - print, space-separated, the entries not installed.
+missing_of() {
+	local entry alt found alts out=()
+	for entry in "$@"; do
+		found=
+		IFS='|' read -r -a alts <<<"$entry"
+		for alt in "${alts[@]}"; do
+			if is_installed "$alt"; then
+				found=1
+				break
+			fi
+		done
+		[[ -n $found ]] || out+=("${alts[0]}")
+	done
+	echo "${out[*]}"
+}
+
+updated=
+log=
+
+# apt_install PKG... - install quietly; on failure refresh the package lists
+# once and retry. apt's output goes to a log shown only when it fails.
+apt_install() {
+	local cmd=(apt-get install -y -qq -o DPkg::Lock::Timeout=300
+		--no-install-recommends "$@")
+	if DEBIAN_FRONTEND=noninteractive "${cmd[@]}" >>"$log" 2>&1; then
+		return 0
+	fi
+	if [[ -z $updated ]]; then
+		updated=1
+		if ! apt-get update -qq >>"$log" 2>&1; then
+			return 1
+		fi
+		DEBIAN_FRONTEND=noninteractive "${cmd[@]}" >>"$log" 2>&1
+		return
+	fi
+	return 1
+}
+
+main() {
+	local mode=all
+	case "${1:-}" in
+	'' | --all) mode=all ;;
+	--required) mode=required ;;
+	-h | --help) usage 0 ;;
+	*) usage ;;
+	esac
+	[[ $# -le 1 ]] || usage
+
+	[[ ${COIL_SKIP_DEPS:-0} == 1 ]] && return 0
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		echo "$prog: not a Debian system; make sure these are installed:" \
+			"${required[*]//|/ or }" >&2
+		return 0
+	fi
+
+	local req opt
+	req=$(missing_of "${required[@]}")
+	opt=
+	[[ $mode == all ]] && opt=$(missing_of "${optional[@]}")
+	[[ -z $req && -z $opt ]] && return 0
+
+	if [[ $(id -u) -ne 0 ]]; then
+		if [[ -n $req ]]; then
+			echo "$prog: missing packages; as root, run:" >&2
+			echo "sudo apt-get install -y $req"
+		fi
+		[[ -z $opt ]] ||
+			echo "$prog: optional, for the benchmarks:" \
+				"sudo apt-get install -y $opt" >&2
+		[[ -z $req ]]
+		return
+	fi
+
+	log=$(mktemp "${TMPDIR:-/tmp}/coil-deps.XXXXXX")
+	# shellcheck disable=SC2064 # expand $log now
+	trap "rm -f '$log'" EXIT
+
+	if [[ -n $req ]]; then
+		echo "$prog: installing $req" >&2
+		# shellcheck disable=SC2086 # word splitting intended
+		if ! apt_install $req; then
+			cat "$log" >&2
+			echo "$prog: could not install: $req" >&2
+			return 1
+		fi
+	fi
+	if [[ -n $opt ]]; then
+		echo "$prog: installing optional $opt" >&2
+		local p
+		# shellcheck disable=SC2086 # word splitting intended
+		apt_install $opt || for p in $opt; do
+			apt_install "$p" ||
+				echo "$prog: optional $p not available; skipped" >&2
+		done
+	fi
+	return 0
+}
+
+main "$@"
