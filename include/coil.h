@@ -9,6 +9,7 @@
 #include <coil/error.h>
 #include <coil/io.h>
 #include <coil/runtime.h>
+#include <coil/sync.h>
 #include <coil/task.h>
 #include <coil/time.h>
 

@@ -43,6 +43,9 @@
 struct coil_rt;
 struct coil__stack_pool;
 struct coil__task_slab;
+struct coil__inbox;
+struct coil__pool;
+struct coil__wq;
 
 /* ---------------------------------------------------------------- stacks */
 
@@ -171,6 +174,8 @@ enum {
 
 /* user_data of CQEs coil ignores (e.g. liburing's internal timeouts). */
 #define COIL__UD_IGNORE ((uint64_t)0)
+/* user_data of IORING_OP_MSG_RING CQEs another runtime posts to wake us. */
+#define COIL__UD_INBOX ((uint64_t)3)
 
 struct coil__op;
 typedef void (*coil__op_cb)(struct coil_rt *rt, struct coil__op *op,
@@ -241,6 +246,9 @@ struct coil_rt {
 	void *altstack;                 /* mapping for sigaltstack */
 	size_t altstack_size;
 	struct coil_stats stats;
+	struct coil__inbox *inbox;      /* requests from other threads */
+	struct coil__pool *pool;        /* coil_offload() threads, lazily */
+	uint64_t remote_waiters;        /* tasks another thread may wake */
 #ifdef COIL__SANITIZE_ADDRESS
 	void *sched_asan_fake;          /* ASan fake stack of the loop */
 	const void *sched_stack_lo;     /* the thread's own stack, for ASan */
@@ -328,6 +336,67 @@ static inline struct coil_task *coil__running(void)
 	return rt ? rt->current : NULL;
 }
 
+/* ------------------------------------------------------- wait queues */
+
+/*
+ * A task (or, with task == NULL, an item parked by another thread) waiting
+ * in a FIFO wait queue. Lives on the waiter's stack while it waits; removed
+ * in O(1) when the waiter is cancelled or times out.
+ */
+struct coil__wq_node {
+	struct coil__wq_node *prev, *next;
+	struct coil_task *task;   /* NULL: a remote putter's parked item */
+	struct coil__wq *wq;      /* the queue it is in, NULL once out */
+	void *item;               /* the item carried or handed over */
+	void *owner;              /* allocation to free (remote nodes) */
+};
+
+struct coil__wq {
+	struct coil__wq_node *head, *tail;
+	size_t len;
+};
+
+void coil__wq_push(struct coil__wq *wq, struct coil__wq_node *n);
+void coil__wq_remove(struct coil__wq_node *n);
+struct coil__wq_node *coil__wq_pop(struct coil__wq *wq);
+/*
+ * Queue the running task on @wq and suspend until someone pops its node
+ * and wakes it (the wake value is returned: 0 or an error such as -EPIPE),
+ * or it is cancelled (-ECANCELED) or @timeout_ns / its deadline passes
+ * (-ETIMEDOUT); then the node is already out of the queue.
+ * @timeout_ns < 0: none. Call coil__check_cancel() first.
+ */
+int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
+		  const char *what, int64_t timeout_ns);
+/* Pop the oldest waiter and wake it with @res; false if none. */
+bool coil__wq_wake_one(struct coil__wq *wq, int res);
+/* Wake every waiter with @res; returns how many. */
+size_t coil__wq_wake_all(struct coil__wq *wq, int res);
+
+/* ------------------------------------------------- messages from afar */
+
+/*
+ * A request from another thread, run by the owning runtime's loop. The
+ * sender allocates it; run() takes ownership.
+ */
+struct coil__msg {
+	struct coil__msg *next;
+	void (*run)(struct coil_rt *rt, struct coil__msg *m);
+};
+
+/* Queue @m for @rt's loop and wake it. Callable from any thread. */
+void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m);
+/* Run every queued message (in @rt's loop). */
+void coil__inbox_drain(struct coil_rt *rt);
+int coil__inbox_init(struct coil_rt *rt);
+/* Arm the eventfd read; called once the loop runs. */
+void coil__inbox_arm(struct coil_rt *rt);
+/* Cancel the armed read and free what is left. */
+void coil__inbox_fini(struct coil_rt *rt);
+/* 1 while the inbox's eventfd read is in flight (counted in inflight). */
+unsigned coil__inbox_armed(const struct coil_rt *rt);
+void coil__offload_fini(struct coil_rt *rt);
+
 static inline void coil__runq_push(struct coil_rt *rt, struct coil_task *t)
 {
 	t->next = NULL;
@@ -363,9 +432,12 @@ static inline void coil__complete(struct coil_rt *rt, uint64_t user_data,
 {
 	struct coil__op *op;
 
-	if (COIL__UNLIKELY(user_data == LIBURING_UDATA_TIMEOUT ||
-			   user_data == COIL__UD_IGNORE))
+	if (COIL__UNLIKELY(user_data <= COIL__UD_MASK ||
+			   user_data == LIBURING_UDATA_TIMEOUT)) {
+		if (user_data == COIL__UD_INBOX)
+			coil__inbox_drain(rt);
 		return;
+	}
 	op = (struct coil__op *)(uintptr_t)(user_data &
 					     ~(uint64_t)COIL__UD_MASK);
 	rt->be.inflight--;

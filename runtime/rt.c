@@ -294,8 +294,13 @@ static int loop_turn(struct coil_rt *rt)
 				idle_housekeeping(rt, now);
 		}
 	}
-	/* Every queued SQE is counted in inflight, so this sees them too. */
-	if (idle && !rt->be.inflight && next_timer == COIL__NEVER) {
+	/*
+	 * Every queued SQE is counted in inflight, so this sees them too. The
+	 * inbox's armed read does not count: it can only wake tasks that wait
+	 * on something another thread may set (remote_waiters).
+	 */
+	if (idle && next_timer == COIL__NEVER && !rt->remote_waiters &&
+	    rt->be.inflight == coil__inbox_armed(rt)) {
 		if (rt->all)
 			break_deadlock(rt);
 		return 0;
@@ -308,6 +313,7 @@ static int run_loop(struct coil_rt *rt)
 {
 	int ret;
 
+	coil__inbox_arm(rt);
 	while (rt->all) {
 		ret = loop_turn(rt);
 		if (ret < 0) {
@@ -317,13 +323,20 @@ static int run_loop(struct coil_rt *rt)
 			return ret;
 		}
 	}
-	return 0;
+	/*
+	 * SQEs nobody waits for may still be queued: IORING_OP_MSG_RING wake-ups
+	 * for other runtimes. Hand them to the kernel before the ring goes.
+	 */
+	ret = rt->backend->poll(rt, false, COIL__NEVER);
+	return ret < 0 ? ret : 0;
 }
 
 /* ------------------------------------------------------------ coil_run */
 
 static void destroy_rt(struct coil_rt *rt)
 {
+	coil__offload_fini(rt);
+	coil__inbox_fini(rt);
 	coil__task_free_all(rt);
 	coil__timer_heap_fini(&rt->timers);
 	coil__stack_pool_fini(rt);
@@ -374,12 +387,17 @@ static int create_rt(const struct coil_options *opts, struct coil_rt **out)
 	if (err)
 		goto out_free;
 	rt->backend = &coil__backend_uring;
-	err = coil__stack_pool_init(rt);
+	err = coil__inbox_init(rt);
 	if (err)
 		goto out_backend;
+	err = coil__stack_pool_init(rt);
+	if (err)
+		goto out_inbox;
 	coil__overflow_handler_attach(rt);
 	*out = rt;
 	return 0;
+out_inbox:
+	coil__inbox_fini(rt);
 out_backend:
 	rt->backend->fini(rt);
 out_free:

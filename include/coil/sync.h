@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coil/sync.h - coordinating tasks: queues, events, semaphores, mutexes,
+ * conditions and task groups (asyncio.Queue, Event, Semaphore, Lock,
+ * Condition, TaskGroup), plus running blocking work on a thread pool.
+ *
+ * Every object belongs to the runtime whose task created it. Waiters are
+ * served in FIFO order, and waking a waiter of the same runtime costs no
+ * system call. A waiting call returns -ECANCELED when its task is cancelled
+ * and -ETIMEDOUT when its timeout or an enclosing deadline passes; a
+ * cancelled or timed-out waiter is removed cleanly and takes nothing with
+ * it (an item handed to it before it could leave is still returned).
+ *
+ * Threads other than the owner's - plain threads or other runtimes - may
+ * call coil_queue_put()/coil_queue_try_put(), coil_queue_close(),
+ * coil_event_set() and coil_sem_release(): the request travels through the
+ * owner's inbox and wakes it (IORING_OP_MSG_RING from a thread that runs a
+ * runtime on Linux >= 5.18, an eventfd write otherwise).
+ *
+ * All calls return -EPERM when called outside a coil task, unless noted.
+ */
+#ifndef COIL_SYNC_H
+#define COIL_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <coil/task.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------------- queue */
+
+struct coil_queue;
+
+/*
+ * coil_queue_create - a FIFO of void * items holding at most @capacity
+ * (0: unbounded). The caller owns the queue: coil_queue_destroy() it.
+ * Returns 0, -ENOMEM, -EPERM.
+ */
+int coil_queue_create(struct coil_queue **out, size_t capacity);
+
+/*
+ * coil_queue_destroy - free @q. Returns 0, or -EBUSY (tasks still wait on
+ * it; nothing is freed) or -EINVAL. Items still queued are dropped: the
+ * caller owns what they point to.
+ */
+int coil_queue_destroy(struct coil_queue *q);
+
+/*
+ * coil_queue_put - append @item, suspending while the queue is full.
+ * Returns 0, -EPIPE (closed; at once, even for waiting putters), -ECANCELED,
+ * -ETIMEDOUT. From another thread it never suspends: the item is handed to
+ * the owner in order and 0 is returned (it waits there for room if the queue
+ * is full), or -EPIPE if the queue is already closed, -ENOMEM.
+ */
+int coil_queue_put(struct coil_queue *q, void *item);
+int coil_queue_put_timeout(struct coil_queue *q, void *item,
+			   int64_t timeout_ns);
+/* Append without waiting: 0, -EAGAIN (full), -EPIPE. */
+int coil_queue_try_put(struct coil_queue *q, void *item);
+
+/*
+ * coil_queue_get - remove the oldest item into *@item, suspending while the
+ * queue is empty. After close, getters drain what is left, then get -EPIPE.
+ * Returns 0, -EPIPE, -ECANCELED, -ETIMEDOUT.
+ */
+int coil_queue_get(struct coil_queue *q, void **item);
+int coil_queue_get_timeout(struct coil_queue *q, void **item,
+			   int64_t timeout_ns);
+/* Remove without waiting: 0, -EAGAIN (empty), -EPIPE (closed and empty). */
+int coil_queue_try_get(struct coil_queue *q, void **item);
+
+/*
+ * coil_queue_task_done - mark one item got earlier as processed.
+ * Returns 0, or -EINVAL if called more times than items were put.
+ */
+int coil_queue_task_done(struct coil_queue *q);
+
+/*
+ * coil_queue_join - suspend until every item put has been marked done.
+ * Returns 0, -ECANCELED, -ETIMEDOUT.
+ */
+int coil_queue_join(struct coil_queue *q);
+
+/* coil_queue_close - refuse further puts (waiting putters get -EPIPE). */
+int coil_queue_close(struct coil_queue *q);
+
+/* Items in the queue now (not counting waiting putters). */
+size_t coil_queue_len(const struct coil_queue *q);
+
+/* ----------------------------------------------------------------- event */
+
+struct coil_event;
+
+/* An event, initially clear. Returns 0, -ENOMEM, -EPERM. */
+int coil_event_create(struct coil_event **out);
+/* Returns 0 or -EBUSY (waiters remain) / -EINVAL. */
+int coil_event_destroy(struct coil_event *ev);
+/* Set it and wake every waiter. Any thread may call it. Returns 0. */
+int coil_event_set(struct coil_event *ev);
+/* Clear it. Returns 0. */
+int coil_event_clear(struct coil_event *ev);
+bool coil_event_is_set(const struct coil_event *ev);
+/* Suspend until set. Returns 0, -ECANCELED, -ETIMEDOUT. */
+int coil_event_wait(struct coil_event *ev);
+int coil_event_wait_timeout(struct coil_event *ev, int64_t timeout_ns);
+
+/* ------------------------------------------------------------- semaphore */
+
+struct coil_sem;
+
+/*
+ * A semaphore with @initial permits; @max > 0 makes it bounded
+ * (asyncio.BoundedSemaphore): releasing past @max fails.
+ * Returns 0, -EINVAL (initial > max), -ENOMEM, -EPERM.
+ */
+int coil_sem_create(struct coil_sem **out, unsigned initial, unsigned max);
+int coil_sem_destroy(struct coil_sem *s);
+/* Take a permit, suspending while there is none: 0, -ECANCELED, -ETIMEDOUT. */
+int coil_sem_acquire(struct coil_sem *s);
+int coil_sem_acquire_timeout(struct coil_sem *s, int64_t timeout_ns);
+/* 0 or -EAGAIN. */
+int coil_sem_try_acquire(struct coil_sem *s);
+/*
+ * Return a permit (handed straight to the oldest waiter, if any). Any
+ * thread may call it. Returns 0, or -EOVERFLOW (bounded and already full).
+ */
+int coil_sem_release(struct coil_sem *s);
+
+/* ----------------------------------------------------------------- mutex */
+
+struct coil_mutex;
+
+int coil_mutex_create(struct coil_mutex **out);
+int coil_mutex_destroy(struct coil_mutex *m);
+/*
+ * Lock, suspending while another task holds it. Unlock hands the mutex to
+ * the oldest waiter directly (no barging). Returns 0, -EDEADLK (the caller
+ * holds it already), -ECANCELED, -ETIMEDOUT.
+ */
+int coil_mutex_lock(struct coil_mutex *m);
+int coil_mutex_lock_timeout(struct coil_mutex *m, int64_t timeout_ns);
+/* 0 or -EBUSY. */
+int coil_mutex_trylock(struct coil_mutex *m);
+/* 0, or -EPERM (the caller does not hold it). */
+int coil_mutex_unlock(struct coil_mutex *m);
+
+/* ------------------------------------------------------------- condition */
+
+struct coil_cond;
+
+int coil_cond_create(struct coil_cond **out);
+int coil_cond_destroy(struct coil_cond *c);
+/*
+ * Unlock @m, wait for a notify, lock @m again. @m is held again when this
+ * returns, whatever it returns: 0, -ECANCELED, -ETIMEDOUT, or -EPERM (the
+ * caller did not hold @m; nothing was done).
+ */
+int coil_cond_wait(struct coil_cond *c, struct coil_mutex *m);
+int coil_cond_wait_timeout(struct coil_cond *c, struct coil_mutex *m,
+			   int64_t timeout_ns);
+/* Wake up to @n waiters (oldest first). Returns how many were woken. */
+int coil_cond_notify(struct coil_cond *c, unsigned n);
+int coil_cond_notify_all(struct coil_cond *c);
+
+/* ------------------------------------------------------------ task group */
+
+struct coil_group;
+
+/* A task group (asyncio.TaskGroup). Returns 0, -ENOMEM, -EPERM. */
+int coil_group_create(struct coil_group **out);
+
+/*
+ * coil_group_spawn - start fn(arg) as a child of @g. A child "fails" when it
+ * returns a negative value ((intptr_t)result < 0, e.g. (void *)-EIO): the
+ * first failure cancels every other child. Returns 0, -ECANCELED (the group
+ * is already failing or cancelled; nothing started), or coil_spawn's errors.
+ */
+int coil_group_spawn(struct coil_group *g, coil_fn fn, void *arg);
+int coil_group_spawn_opts(struct coil_group *g,
+			  const struct coil_spawn_opts *opts, coil_fn fn,
+			  void *arg);
+
+/* Cancel every child of @g. Returns 0. */
+int coil_group_cancel(struct coil_group *g);
+
+/*
+ * coil_group_join - leave the group: wait for every child, free @g and
+ * return 0 or the first child's failure (a negative errno). If the caller
+ * is cancelled while waiting, every child is cancelled and waited for, and
+ * -ECANCELED is returned. @g is freed whatever is returned (except -EINVAL
+ * and -EPERM).
+ */
+int coil_group_join(struct coil_group *g);
+
+/* --------------------------------------------------------------- offload */
+
+/*
+ * coil_offload - asyncio.to_thread(): run fn(arg) on the runtime's pool of
+ * helper threads (started on first use) and suspend until it returns; its
+ * return value goes to *@result. The completion comes back through the ring.
+ * A call still queued when the caller is cancelled is dropped (-ECANCELED);
+ * one already running cannot be interrupted: the caller waits for it, gets
+ * its result and -ECANCELED. Returns 0, -ECANCELED, -ENOMEM, -EAGAIN (no
+ * thread could be started), -EPERM.
+ */
+int coil_offload(coil_fn fn, void *arg, void **result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COIL_SYNC_H */

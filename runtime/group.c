@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/group.c - task groups (asyncio.TaskGroup, libdill's bundles).
+ *
+ * A group owns the handles of its children. The first child to return a
+ * negative value makes the group fail: it cancels its siblings at once,
+ * from its own finishing code, so they stop even while the parent is busy
+ * elsewhere. coil_group_join() collects every child, in spawn order, and
+ * frees the group: no handle outlives it.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct group_child {
+	struct group_child *next;
+	struct coil_group *g;
+	struct coil_task *task;
+	coil_fn fn;
+	void *arg;
+};
+
+struct coil_group {
+	struct coil_rt *rt;
+	struct group_child *head, *tail; /* spawn order */
+	int error;     /* first child's failure, 0 while none */
+	bool stopping; /* failed or cancelled: no new children */
+};
+
+int coil_group_create(struct coil_group **out)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_group *g;
+
+	if (!rt || !rt->current)
+		return -EPERM;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->rt = rt;
+	*out = g;
+	return 0;
+}
+
+int coil_group_cancel(struct coil_group *g)
+{
+	struct group_child *c;
+
+	if (!g)
+		return -EINVAL;
+	g->stopping = true;
+	for (c = g->head; c; c = c->next)
+		coil_cancel(c->task);
+	return 0;
+}
+
+/* Runs as the child task: the user's function, then failure handling. */
+static void *child_main(void *arg)
+{
+	struct group_child *c = arg;
+	struct coil_group *g = c->g;
+	void *ret = c->fn(c->arg);
+	intptr_t v = (intptr_t)ret;
+
+	if (v < 0 && !g->error && !g->stopping) {
+		g->error = (int)v;
+		coil_group_cancel(g);
+	}
+	return ret;
+}
+
+int coil_group_spawn_opts(struct coil_group *g,
+			  const struct coil_spawn_opts *opts, coil_fn fn,
+			  void *arg)
+{
+	struct group_child *c;
+	int err;
+
+	if (!g || !fn)
+		return -EINVAL;
+	if (g->rt != coil__tls_rt)
+		return -EPERM;
+	if (g->stopping)
+		return -ECANCELED;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->next = NULL;
+	c->g = g;
+	c->fn = fn;
+	c->arg = arg;
+	err = coil_spawn_opts(&c->task, opts, child_main, c);
+	if (err) {
+		free(c);
+		return err;
+	}
+	if (g->tail)
+		g->tail->next = c;
+	else
+		g->head = c;
+	g->tail = c;
+	return 0;
+}
+
+int coil_group_spawn(struct coil_group *g, coil_fn fn, void *arg)
+{
+	return coil_group_spawn_opts(g, NULL, fn, arg);
+}
+
+int coil_group_join(struct coil_group *g)
+{
+	struct coil_task *self = coil__running();
+	struct group_child *c, *next;
+	bool timed_out = false;
+	int ret;
+
+	if (!self)
+		return -EPERM;
+	if (!g || g->rt != self->rt)
+		return -EINVAL;
+	/*
+	 * coil_join() of a cancelled caller cancels the child it waits for;
+	 * cancel all of them up front so they wind down together.
+	 */
+	if (self->cancelled)
+		coil_group_cancel(g);
+	for (c = g->head; c; c = next) {
+		next = c->next;
+		/* -ETIMEDOUT: the caller's deadline passed (join cancelled it). */
+		if (coil_join(c->task, NULL) == -ETIMEDOUT)
+			timed_out = true;
+		if ((self->cancelled || timed_out) && !g->stopping)
+			coil_group_cancel(g);
+		free(c);
+	}
+	ret = self->cancelled ? -ECANCELED : timed_out ? -ETIMEDOUT : g->error;
+	free(g);
+	return ret;
+}
