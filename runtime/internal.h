@@ -120,6 +120,7 @@ struct coil_task {
 	struct coil__stack stack;   /* released as soon as fn returns */
 	struct coil__waiter *waiters; /* tasks waiting for this one */
 	bool joining;               /* a join has claimed the handle */
+	struct coil_task *join_target; /* the task this one is joining */
 	char name[24];              /* NUL-terminated, may be empty */
 #ifdef COIL__SANITIZE_ADDRESS
 	void *asan_fake_stack;      /* ASan's fake-stack handle across switches */
@@ -227,6 +228,7 @@ struct coil_rt {
 	struct coil_task *runq_tail;
 	uint64_t runq_len;
 	uint64_t turn_budget;           /* tasks this turn may still run */
+	unsigned turns_unclocked;       /* busy turns since timers were checked */
 	struct coil_task *exited;       /* finished task whose stack to free */
 	struct coil_task *all;          /* every unfinished task */
 	struct coil_task *main;         /* the task coil_run() started */
@@ -322,6 +324,20 @@ static inline int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
 	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
 		sqe->flags |= IOSQE_IO_LINK;
 	return coil__op_finish(op);
+}
+
+/*
+ * True when a loop turn would find nothing for the backend to do: no SQE
+ * queued, no CQE to reap, and the kernel flags no pending completion work
+ * (IORING_SQ_TASKRUN) or CQ overflow.
+ */
+static inline bool coil__backend_quiet(struct coil_rt *rt)
+{
+	struct io_uring *ring = &rt->be.ring;
+
+	return !io_uring_sq_ready(ring) && !io_uring_cq_ready(ring) &&
+	       !(IO_URING_READ_ONCE(*ring->sq.kflags) &
+		 (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
 }
 
 /* Log a formatted line through the runtime's sink. */

@@ -56,7 +56,6 @@
 #define COIL__STACK_CANARY 0xc011c011deadbeefull
 #define ARENA_MIN_SLOTS 16u
 #define ARENA_MAX_SLOTS 1024u
-#define MAX_CLASSES 8
 
 enum guard_mode { GUARD_NONE = 0, GUARD_MPROTECT = 1, GUARD_MADVISE = 2 };
 
@@ -79,6 +78,7 @@ struct coil__arena {
 };
 
 struct stack_class {
+	struct stack_class *next; /* the pool's classes, most used first */
 	size_t usable;       /* usable bytes per stack */
 	size_t slot;         /* usable + guard page */
 	struct coil__arena *all;
@@ -88,8 +88,7 @@ struct stack_class {
 };
 
 struct coil__stack_pool {
-	struct stack_class cls[MAX_CLASSES];
-	unsigned ncls;
+	struct stack_class *classes; /* one per distinct stack size */
 	enum guard_mode guard;
 	bool want_guard;     /* false with COIL_OPT_NO_GUARD_PAGES */
 	bool warned_unguarded;
@@ -151,15 +150,17 @@ void coil__stack_pool_fini(struct coil_rt *rt)
 {
 	struct coil__stack_pool *p = rt->stacks;
 	struct coil__arena *a, *next;
-	unsigned c;
+	struct stack_class *c;
 
 	if (!p)
 		return;
-	for (c = 0; c < p->ncls; c++) {
-		for (a = p->cls[c].all; a; a = next) {
+	while ((c = p->classes)) {
+		p->classes = c->next;
+		for (a = c->all; a; a = next) {
 			next = a->next;
 			arena_unmap(a);
 		}
+		free(c);
 	}
 	free(p);
 	rt->stacks = NULL;
@@ -169,19 +170,20 @@ static struct stack_class *class_for(struct coil_rt *rt, size_t usable)
 {
 	struct coil__stack_pool *p = rt->stacks;
 	struct stack_class *c;
-	unsigned i;
 
-	for (i = 0; i < p->ncls; i++) {
-		if (p->cls[i].usable == usable)
-			return &p->cls[i];
+	/* Few sizes in practice, the default first: a short walk. */
+	for (c = p->classes; c; c = c->next) {
+		if (c->usable == usable)
+			return c;
 	}
-	if (p->ncls == MAX_CLASSES)
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		return NULL;
-	c = &p->cls[p->ncls++];
-	memset(c, 0, sizeof(*c));
 	c->usable = usable;
 	c->slot = usable + rt->page_size;
 	c->next_slots = ARENA_MIN_SLOTS;
+	c->next = p->classes;
+	p->classes = c;
 	return c;
 }
 
@@ -313,7 +315,7 @@ int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st)
 		return -EINVAL;
 	c = class_for(rt, usable);
 	if (!c)
-		return -EINVAL; /* too many distinct stack sizes in one runtime */
+		return -ENOMEM;
 	if (!c->partial) {
 		err = arena_create(rt, c);
 		if (err)
@@ -370,14 +372,13 @@ void coil__stack_free(struct coil_rt *rt, struct coil__stack *st)
 
 void coil__stack_trim(struct coil_rt *rt)
 {
-	struct coil__stack_pool *p = rt->stacks;
+	struct stack_class *c;
 	struct coil__arena *a;
-	unsigned i;
 
-	for (i = 0; i < p->ncls; i++) {
-		if (!p->cls[i].empty)
+	for (c = rt->stacks->classes; c; c = c->next) {
+		if (!c->empty)
 			continue;
-		for (a = p->cls[i].all; a; a = a->next) {
+		for (a = c->all; a; a = a->next) {
 			if (a->used || a->trimmed)
 				continue;
 			if (!a->trim_candidate) {

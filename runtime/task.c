@@ -153,6 +153,7 @@ int coil__task_create(struct coil_rt *rt, const struct coil_spawn_opts *o,
 	t->detached = false;
 	t->is_main = false;
 	t->joining = false;
+	t->join_target = NULL;
 	t->name[0] = '\0';
 	if (o && o->name) {
 		strncpy(t->name, o->name, sizeof(t->name) - 1);
@@ -292,6 +293,7 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 	int err, ret;
 
 	t->joining = true; /* a second, concurrent join gets -EINVAL */
+	self->join_target = t;
 	err = coil__check_cancel(self);
 	if (!err)
 		err = task_wait(self, &tw, "join", self->deadline);
@@ -300,8 +302,21 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 		coil_cancel(t);
 		wait_done_uninterruptible(self, t);
 	}
+	self->join_target = NULL;
 	ret = task_collect(self->rt, t, result);
 	return err ? err : ret;
+}
+
+/* Would joining @t close a cycle of tasks joining each other? */
+static bool joins_back(const struct coil_task *self, const struct coil_task *t)
+{
+	const struct coil_task *x;
+
+	for (x = t; x; x = x->join_target) {
+		if (x == self)
+			return true;
+	}
+	return false;
 }
 
 static bool joinable(const struct coil_task *self, const struct coil_task *t)
@@ -318,6 +333,9 @@ int coil_join(struct coil_task *t, void **result)
 		return -EPERM;
 	if (!joinable(self, t))
 		return -EINVAL;
+	/* As pthread_join: a join that would wait on itself fails at once. */
+	if (joins_back(self, t))
+		return -EDEADLK;
 	return join_one(self, t, result);
 }
 
@@ -327,7 +345,8 @@ int coil_detach(struct coil_task *t)
 
 	if (!self)
 		return -EPERM;
-	if (!t || t->rt != self->rt || t->detached || t == self->rt->main)
+	if (!t || t->rt != self->rt || t->detached || t->joining ||
+	    t == self->rt->main)
 		return -EINVAL;
 	if (t->state == COIL__TASK_DONE)
 		task_recycle(self->rt, t);

@@ -126,6 +126,8 @@ static void timer_fire(struct coil__timer *tm)
 	struct coil_task *t = tm->task;
 
 	if (!tm->is_deadline) {
+		if (tm->fire_res == -ETIMEDOUT)
+			t->rt->stats.timeouts++;
 		coil__wake(t, tm->fire_res);
 		return;
 	}
@@ -229,6 +231,8 @@ int coil_sleep_until(uint64_t when)
 	}
 	if (self->rt->opts.timer_mode == COIL_TIMER_PER_OP) {
 		ret = coil__sleep_per_op(self, when);
+		if (ret == 0 && fire)
+			self->rt->stats.timeouts++;
 		return ret == 0 ? fire : ret;
 	}
 	tm.when = when;
@@ -242,11 +246,19 @@ int coil_sleep_until(uint64_t when)
 	return coil__suspend(self, "sleep", sleep_unwait, &tm);
 }
 
+/* now + @ns, saturating: a huge duration means "never", not the past. */
+static uint64_t after(uint64_t ns)
+{
+	uint64_t now = coil__now();
+
+	return ns > COIL__NEVER - now ? COIL__NEVER : now + ns;
+}
+
 int coil_sleep(uint64_t ns)
 {
 	if (ns == 0)
 		return coil_yield();
-	return coil_sleep_until(coil__now() + ns);
+	return coil_sleep_until(after(ns));
 }
 
 /* ---------------------------------------------------------- deadlines */
@@ -266,11 +278,7 @@ int coil_deadline_enter_at(struct coil_deadline *d, uint64_t when)
 
 int coil_deadline_enter(struct coil_deadline *d, uint64_t timeout_ns)
 {
-	uint64_t now = coil__now();
-	uint64_t when = timeout_ns > COIL__NEVER - now ? COIL__NEVER :
-							  now + timeout_ns;
-
-	return coil_deadline_enter_at(d, when);
+	return coil_deadline_enter_at(d, after(timeout_ns));
 }
 
 void coil_deadline_exit(struct coil_deadline *d)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+int test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory stream's own fd */
+}
+
+void *test_run_opts(struct coil_options *opts, coil_fn fn, void *arg,
+		    int want_ret)
+{
+	struct coil_options o;
+	struct coil_stats fin;
+	void *result = NULL;
+	int fds = test_count_fds();
+	int ret;
+
+	if (opts)
+		o = *opts;
+	else
+		coil_options_init(&o);
+	memset(&fin, 0xff, sizeof(fin));
+	o.final_stats = &fin;
+	ret = coil_run_opts(&o, fn, arg, &result);
+	assert_int_equal(ret, want_ret);
+	if (ret == 0 || ret == -EDEADLK || ret == -ECANCELED) {
+		assert_int_equal(fin.tasks_live, 0);
+		assert_int_equal(fin.stacks_in_use, 0);
+	}
+	assert_int_equal(test_count_fds(), fds);
+	return result;
+}
+
+void *test_run(coil_fn fn, void *arg)
+{
+	return test_run_opts(NULL, fn, arg, 0);
+}
+
+int64_t test_elapsed_ns(uint64_t start)
+{
+	return (int64_t)(coil_now() - start);
+}
+
+static int fds_at_setup;
+
+int test_fd_setup(void **state)
+{
+	(void)state;
+	fds_at_setup = test_count_fds();
+	return 0;
+}
+
+int test_fd_teardown(void **state)
+{
+	(void)state;
+	/* Teardown fails the test when a descriptor leaked. */
+	return test_count_fds() == fds_at_setup ? 0 : -1;
+}
