@@ -415,8 +415,7 @@ size_t coil__stack_high_water(const struct coil__stack *st)
 /* ------------------------------------------ naming the overflowing task */
 
 static struct sigaction prev_segv;
-static pthread_once_t segv_once = PTHREAD_ONCE_INIT;
-static bool segv_installed;
+static pthread_mutex_t segv_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t fmt_u64(char *buf, uint64_t v)
 {
@@ -473,35 +472,43 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 	sigaction(SIGSEGV, &prev_segv, NULL);
 }
 
-static void install_segv_handler(void)
+/*
+ * Tried at every runtime start (not once per process): a handler that was
+ * in the way earlier (a test framework's, say) may have gone since.
+ */
+static bool install_segv_handler(void)
 {
 	struct sigaction sa, cur;
 
 	if (sigaction(SIGSEGV, NULL, &cur) != 0)
-		return;
+		return false;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == segv_handler)
+		return true;
 	/* Never displace a handler someone else installed (ASan, the app). */
 	if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler != SIG_DFL)
-		return;
+		return false;
 	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction)
-		return;
+		return false;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = segv_handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	prev_segv = cur;
-	if (sigaction(SIGSEGV, &sa, NULL) == 0)
-		segv_installed = true;
+	return sigaction(SIGSEGV, &sa, NULL) == 0;
 }
 
 int coil__overflow_handler_attach(struct coil_rt *rt)
 {
 	stack_t ss, old;
 	size_t size = 64 * 1024;
+	bool installed;
 
 	if (rt->opts.flags & COIL_OPT_NO_OVERFLOW_HANDLER)
 		return 0;
-	pthread_once(&segv_once, install_segv_handler);
-	if (!segv_installed)
+	pthread_mutex_lock(&segv_lock);
+	installed = install_segv_handler();
+	pthread_mutex_unlock(&segv_lock);
+	if (!installed)
 		return 0;
 	/* The handler must not run on the overflowed stack itself. */
 	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
