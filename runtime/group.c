@@ -112,7 +112,7 @@ int coil_group_spawn(struct coil_group *g, coil_fn fn, void *arg)
 int coil_group_join(struct coil_group *g)
 {
 	struct coil_task *self = coil__running();
-	struct group_child *c, *next;
+	struct group_child *c;
 	bool timed_out = false;
 	int ret;
 
@@ -126,14 +126,19 @@ int coil_group_join(struct coil_group *g)
 	 */
 	if (self->cancelled)
 		coil_group_cancel(g);
-	for (c = g->head; c; c = next) {
-		next = c->next;
+	/* g->head is re-read each time: a child may spawn siblings. */
+	while ((c = g->head)) {
+		ret = coil_join(c->task, NULL);
+		/* Unlink before cancelling others: the handle is gone now. */
+		g->head = c->next;
+		if (!g->head)
+			g->tail = NULL;
+		free(c);
 		/* -ETIMEDOUT: the caller's deadline passed (join cancelled it). */
-		if (coil_join(c->task, NULL) == -ETIMEDOUT)
+		if (ret == -ETIMEDOUT)
 			timed_out = true;
 		if ((self->cancelled || timed_out) && !g->stopping)
 			coil_group_cancel(g);
-		free(c);
 	}
 	ret = self->cancelled ? -ECANCELED : timed_out ? -ETIMEDOUT : g->error;
 	free(g);

@@ -114,27 +114,32 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 	uint64_t one = 1;
 
 	m->next = NULL;
+	/*
+	 * Everything, the wake-up included, under the lock: once the loop has
+	 * taken @m, this call no longer touches @ib, so the runtime may end
+	 * (coil__inbox_fini takes the lock before freeing).
+	 */
 	pthread_mutex_lock(&ib->lock);
 	if (ib->tail)
 		ib->tail->next = m;
 	else
 		ib->head = m;
 	ib->tail = m;
-	pthread_mutex_unlock(&ib->lock);
 	if (atomic_exchange(&ib->wake_pending, true))
-		return; /* the loop has yet to drain: it will see @m */
+		goto out_unlock; /* the loop has yet to drain: it will see @m */
 	if (me && me != rt && ib->msg_ring && me->inbox->msg_ring) {
 		sqe = coil__get_sqe(me, 1);
 		if (sqe) {
-			/* Our CQE for the send is ignored; theirs drains. */
 			io_uring_prep_msg_ring(sqe, ib->ring_fd, 0,
 					       COIL__UD_INBOX, 0);
 			io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-			return;
+			goto out_unlock;
 		}
 	}
 	while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
+out_unlock:
+	pthread_mutex_unlock(&ib->lock);
 }
 
 void coil__inbox_drain(struct coil_rt *rt)
@@ -174,6 +179,9 @@ void coil__inbox_fini(struct coil_rt *rt)
 		while (ib->armed && rt->backend->poll(rt, true, COIL__NEVER) >= 0)
 			;
 	}
+	/* Wait out a sender still inside coil__inbox_send(). */
+	pthread_mutex_lock(&ib->lock);
+	pthread_mutex_unlock(&ib->lock);
 	/* Messages that came too late: every one is a single allocation. */
 	for (m = ib->head; m; m = next) {
 		next = m->next;

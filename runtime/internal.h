@@ -37,6 +37,15 @@
 #define COIL__CONTAINER_OF(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
+/* Monotonic clock, nanoseconds. */
+static inline uint64_t coil__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* "No deadline": later than any CLOCK_MONOTONIC value we will see. */
 #define COIL__NEVER UINT64_MAX
 
@@ -340,6 +349,16 @@ static inline bool coil__backend_quiet(struct coil_rt *rt)
 		 (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
 }
 
+static inline int coil__check_cancel(const struct coil_task *t)
+{
+	if (COIL__UNLIKELY(t->cancelled))
+		return -ECANCELED;
+	if (COIL__UNLIKELY(t->deadline != COIL__NEVER) &&
+	    coil__now() >= t->deadline)
+		return -ETIMEDOUT;
+	return 0;
+}
+
 /* Log a formatted line through the runtime's sink. */
 void coil__log(const struct coil_rt *rt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -372,9 +391,46 @@ struct coil__wq {
 	size_t len;
 };
 
-void coil__wq_push(struct coil__wq *wq, struct coil__wq_node *n);
-void coil__wq_remove(struct coil__wq_node *n);
-struct coil__wq_node *coil__wq_pop(struct coil__wq *wq);
+static inline void coil__wq_push(struct coil__wq *wq, struct coil__wq_node *n)
+{
+	n->next = NULL;
+	n->prev = wq->tail;
+	if (wq->tail)
+		wq->tail->next = n;
+	else
+		wq->head = n;
+	wq->tail = n;
+	n->wq = wq;
+	wq->len++;
+}
+
+static inline void coil__wq_remove(struct coil__wq_node *n)
+{
+	struct coil__wq *wq = n->wq;
+
+	if (!wq)
+		return;
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		wq->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		wq->tail = n->prev;
+	n->wq = NULL;
+	wq->len--;
+}
+
+static inline struct coil__wq_node *coil__wq_pop(struct coil__wq *wq)
+{
+	struct coil__wq_node *n = wq->head;
+
+	if (n)
+		coil__wq_remove(n);
+	return n;
+}
+
 /*
  * Queue the running task on @wq and suspend until someone pops its node
  * and wakes it (the wake value is returned: 0 or an error such as -EPIPE),
@@ -496,7 +552,7 @@ int coil__suspend_until(struct coil_task *self, const char *what,
  * The check every suspending call makes first: -ECANCELED if @t was
  * cancelled, -ETIMEDOUT if its deadline scope has passed, else 0.
  */
-int coil__check_cancel(const struct coil_task *t);
+static inline int coil__check_cancel(const struct coil_task *t);
 
 /* Queue a task that has never run. */
 void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t);
@@ -512,14 +568,6 @@ void coil__task_free_all(struct coil_rt *rt);
 /* Timer-mode sleep through one IORING_OP_TIMEOUT per call (timer.c). */
 int coil__sleep_per_op(struct coil_task *self, uint64_t when);
 
-/* Monotonic clock, nanoseconds. */
-static inline uint64_t coil__now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 #pragma GCC visibility pop
 

@@ -13,7 +13,38 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 
+#include "coil_config.h"
 #include "internal.h"
+
+#if COIL_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
+/*
+ * Valgrind cannot see the kernel fill buffers through io_uring: tell it
+ * what a read-type op wrote, or every use of the data is reported.
+ */
+static ssize_t filled(void *buf, ssize_t res)
+{
+	if (res > 0)
+		VALGRIND_MAKE_MEM_DEFINED(buf, (size_t)res);
+	return res;
+}
+
+static ssize_t filled_iov(const struct iovec *iov, int iovcnt, ssize_t res)
+{
+	size_t left = res > 0 ? (size_t)res : 0, n;
+	int i;
+
+	for (i = 0; i < iovcnt && left; i++) {
+		n = iov[i].iov_len < left ? iov[i].iov_len : left;
+		VALGRIND_MAKE_MEM_DEFINED(iov[i].iov_base, n);
+		left -= n;
+	}
+	return res;
+}
 
 /* ---------------------------------------------------------- the op core */
 
@@ -146,7 +177,7 @@ ssize_t coil_read_timeout(int fd, void *buf, size_t len, int64_t off,
 {
 	OP_BEGIN("read", timeout_ns);
 	io_uring_prep_read(sqe, fd, buf, rw_len(len), (uint64_t)off);
-	return coil__op_wait(&op, sqe);
+	return filled(buf, coil__op_wait(&op, sqe));
 }
 
 ssize_t coil_read(int fd, void *buf, size_t len, int64_t off)
@@ -172,7 +203,7 @@ ssize_t coil_readv_timeout(int fd, const struct iovec *iov, int iovcnt,
 {
 	OP_BEGIN("readv", timeout_ns);
 	io_uring_prep_readv(sqe, fd, iov, (unsigned)iovcnt, (uint64_t)off);
-	return coil__op_wait(&op, sqe);
+	return filled_iov(iov, iovcnt, coil__op_wait(&op, sqe));
 }
 
 ssize_t coil_readv(int fd, const struct iovec *iov, int iovcnt, int64_t off)
@@ -198,7 +229,7 @@ ssize_t coil_recv_timeout(int fd, void *buf, size_t len, int flags,
 {
 	OP_BEGIN("recv", timeout_ns);
 	io_uring_prep_recv(sqe, fd, buf, rw_len(len), flags);
-	return coil__op_wait(&op, sqe);
+	return filled(buf, coil__op_wait(&op, sqe));
 }
 
 ssize_t coil_recv(int fd, void *buf, size_t len, int flags)
@@ -223,8 +254,19 @@ ssize_t coil_recvmsg_timeout(int fd, struct msghdr *msg, int flags,
 			     int64_t timeout_ns)
 {
 	OP_BEGIN("recvmsg", timeout_ns);
+	ssize_t res;
+
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
-	return coil__op_wait(&op, sqe);
+	res = coil__op_wait(&op, sqe);
+	if (res >= 0) {
+		VALGRIND_MAKE_MEM_DEFINED(msg, sizeof(*msg));
+		if (msg->msg_name)
+			VALGRIND_MAKE_MEM_DEFINED(msg->msg_name, msg->msg_namelen);
+		if (msg->msg_control)
+			VALGRIND_MAKE_MEM_DEFINED(msg->msg_control,
+						  msg->msg_controllen);
+	}
+	return filled_iov(msg->msg_iov, (int)msg->msg_iovlen, res);
 }
 
 ssize_t coil_recvmsg(int fd, struct msghdr *msg, int flags)
@@ -249,8 +291,15 @@ int coil_accept_timeout(int fd, struct sockaddr *addr, socklen_t *addrlen,
 			int flags, int64_t timeout_ns)
 {
 	OP_BEGIN("accept", timeout_ns);
+	int res;
+
 	io_uring_prep_accept(sqe, fd, addr, addrlen, flags);
-	return coil__op_wait(&op, sqe);
+	res = coil__op_wait(&op, sqe);
+	if (res >= 0 && addr && addrlen) {
+		VALGRIND_MAKE_MEM_DEFINED(addrlen, sizeof(*addrlen));
+		VALGRIND_MAKE_MEM_DEFINED(addr, *addrlen);
+	}
+	return res;
 }
 
 int coil_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
@@ -314,8 +363,13 @@ int coil_statx_timeout(int dfd, const char *path, int flags, unsigned mask,
 		       struct statx *buf, int64_t timeout_ns)
 {
 	OP_BEGIN("statx", timeout_ns);
+	int res;
+
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, buf);
-	return coil__op_wait(&op, sqe);
+	res = coil__op_wait(&op, sqe);
+	if (res == 0)
+		VALGRIND_MAKE_MEM_DEFINED(buf, sizeof(*buf));
+	return res;
 }
 
 int coil_statx(int dfd, const char *path, int flags, unsigned mask,

@@ -230,31 +230,41 @@ int coil_queue_try_put(struct coil_queue *q, void *item)
 	return put_now(q, item);
 }
 
+/* Block on a full queue; split out so the fast path stays small. */
+static int put_wait(struct coil_queue *q, struct coil_task *self, void *item,
+		    int64_t timeout_ns)
+{
+	struct coil__wq_node n = { .task = self, .item = item };
+	int err;
+
+	/* Counted: a close from another thread can end this wait. */
+	self->rt->remote_waiters++;
+	err = coil__wq_wait(&q->putters, &n, "queue put", timeout_ns);
+	self->rt->remote_waiters--;
+	return err;
+}
+
 int coil_queue_put_timeout(struct coil_queue *q, void *item,
 			   int64_t timeout_ns)
 {
-	struct coil__wq_node n = { 0 };
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_task *self;
 	int err;
 
-	if (!q)
+	if (COIL__UNLIKELY(!q))
 		return -EINVAL;
-	if (coil__tls_rt != q->rt)
+	if (COIL__UNLIKELY(rt != q->rt))
 		return put_remote(q, item, false);
-	n.task = coil__running();
-	if (!n.task)
+	self = rt->current;
+	if (COIL__UNLIKELY(!self))
 		return -EPERM;
-	err = coil__check_cancel(n.task);
-	if (err)
+	err = coil__check_cancel(self);
+	if (COIL__UNLIKELY(err))
 		return err;
 	err = q->putters.len ? -EAGAIN : put_now(q, item);
 	if (err != -EAGAIN)
 		return err;
-	n.item = item;
-	/* Counted: a close from another thread can end this wait. */
-	n.task->rt->remote_waiters++;
-	err = coil__wq_wait(&q->putters, &n, "queue put", timeout_ns);
-	n.task->rt->remote_waiters--;
-	return err;
+	return put_wait(q, self, item, timeout_ns);
 }
 
 int coil_queue_put(struct coil_queue *q, void *item)
@@ -287,29 +297,38 @@ int coil_queue_try_get(struct coil_queue *q, void **item)
 	return get_now(q, item);
 }
 
+/* Block on an empty queue; split out so the fast path stays small. */
+static int get_wait(struct coil_queue *q, struct coil_task *self, void **item,
+		    int64_t timeout_ns)
+{
+	struct coil__wq_node n = { .task = self };
+	int err;
+
+	self->rt->remote_waiters++;
+	err = coil__wq_wait(&q->getters, &n, "queue get", timeout_ns);
+	self->rt->remote_waiters--;
+	if (err == 0)
+		*item = n.item;
+	return err;
+}
+
 int coil_queue_get_timeout(struct coil_queue *q, void **item,
 			   int64_t timeout_ns)
 {
-	struct coil__wq_node n = { 0 };
+	struct coil_task *self = coil__running();
 	int err;
 
-	n.task = coil__running();
-	if (!n.task)
+	if (COIL__UNLIKELY(!self))
 		return -EPERM;
-	if (!q || !item || q->rt != n.task->rt)
+	if (COIL__UNLIKELY(!q || !item || q->rt != self->rt))
 		return -EINVAL;
-	err = coil__check_cancel(n.task);
-	if (err)
+	err = coil__check_cancel(self);
+	if (COIL__UNLIKELY(err))
 		return err;
 	err = get_now(q, item);
 	if (err != -EAGAIN)
 		return err;
-	n.task->rt->remote_waiters++;
-	err = coil__wq_wait(&q->getters, &n, "queue get", timeout_ns);
-	n.task->rt->remote_waiters--;
-	if (err == 0)
-		*item = n.item;
-	return err;
+	return get_wait(q, self, item, timeout_ns);
 }
 
 int coil_queue_get(struct coil_queue *q, void **item)

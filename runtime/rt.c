@@ -194,10 +194,13 @@ int coil_yield(void)
 	struct coil_task *self = coil__running();
 	struct coil_rt *rt;
 
+	int err;
+
 	if (!self)
 		return -EPERM;
-	if (self->cancelled)
-		return -ECANCELED;
+	err = coil__check_cancel(self);
+	if (err)
+		return err;
 	rt = self->rt;
 	self->state = COIL__TASK_READY;
 	coil__runq_push(rt, self);

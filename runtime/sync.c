@@ -17,46 +17,6 @@
 
 /* ---------------------------------------------------------- wait queues */
 
-void coil__wq_push(struct coil__wq *wq, struct coil__wq_node *n)
-{
-	n->next = NULL;
-	n->prev = wq->tail;
-	if (wq->tail)
-		wq->tail->next = n;
-	else
-		wq->head = n;
-	wq->tail = n;
-	n->wq = wq;
-	wq->len++;
-}
-
-void coil__wq_remove(struct coil__wq_node *n)
-{
-	struct coil__wq *wq = n->wq;
-
-	if (!wq)
-		return;
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		wq->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else
-		wq->tail = n->prev;
-	n->wq = NULL;
-	wq->len--;
-}
-
-struct coil__wq_node *coil__wq_pop(struct coil__wq *wq)
-{
-	struct coil__wq_node *n = wq->head;
-
-	if (n)
-		coil__wq_remove(n);
-	return n;
-}
-
 static void wq_unwait(struct coil_task *t, int why)
 {
 	struct coil__wq_node *n = t->wait_obj;
@@ -79,6 +39,8 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 			deadline = d;
 	}
 	coil__wq_push(wq, n);
+	if (deadline == COIL__NEVER)
+		return coil__suspend(self, what, wq_unwait, n);
 	ret = coil__suspend_until(self, what, wq_unwait, n, deadline);
 	if (ret == -ETIMEDOUT)
 		self->rt->stats.timeouts++;

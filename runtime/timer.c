@@ -155,16 +155,6 @@ unsigned coil__timers_expire(struct coil_rt *rt, uint64_t now)
 
 /* ------------------------------------------------ suspending with a limit */
 
-int coil__check_cancel(const struct coil_task *t)
-{
-	if (COIL__UNLIKELY(t->cancelled))
-		return -ECANCELED;
-	if (COIL__UNLIKELY(t->deadline != COIL__NEVER) &&
-	    coil__now() >= t->deadline)
-		return -ETIMEDOUT;
-	return 0;
-}
-
 int coil__suspend_until(struct coil_task *self, const char *what,
 			coil__unwait_fn unwait, void *obj, uint64_t deadline)
 {

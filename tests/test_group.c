@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_group.c - task groups: join waits for every child, the first
+ * failure cancels the rest, cancelling the parent cancels the children.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <coil.h>
+
+#define WATCHDOG_S 15
+
+/*
+ * The harness: run_main() runs a body as a runtime's main task under a
+ * watchdog and asserts that nothing outlived the runtime. Inside tasks,
+ * CHECK*() records the first failure and returns FAILED from the body
+ * (a cmocka assert there would longjmp off the coroutine's stack and
+ * wreck every later test); run_main() then fails the test with it.
+ */
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
+#define MS(x) ((int64_t)(x) * COIL_NSEC_PER_MSEC)
+#define FAILED PTR(-1000)
+
+static char failure[512];
+
+static void note_failure(int line, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note_failure(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (failure[0])
+		return;
+	n = snprintf(failure, sizeof(failure), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(failure + n, sizeof(failure) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+#define CHECK(c)                                                        \
+	do {                                                            \
+		if (!(c)) {                                             \
+			note_failure(__LINE__, "%s", #c);               \
+			return FAILED;                                  \
+		}                                                       \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                  \
+	do {                                                            \
+		long long a_ = (long long)(a), b_ = (long long)(b);     \
+		if (a_ != b_) {                                         \
+			note_failure(__LINE__, "%s == %s: %lld != %lld", \
+				     #a, #b, a_, b_);                   \
+			return FAILED;                                  \
+		}                                                       \
+	} while (0)
+
+static void watchdog(int sig)
+{
+	static const char msg[] = "test timed out (watchdog)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* Run @fn(@arg) as main; nothing may leak and no CHECK may have failed. */
+static void run_main(coil_fn fn, void *arg)
+{
+	struct coil_options o;
+	struct coil_stats fin;
+	void *result = NULL;
+	int ret;
+
+	coil_options_init(&o);
+	memset(&fin, 0xff, sizeof(fin));
+	o.final_stats = &fin;
+	failure[0] = '\0';
+	signal(SIGALRM, watchdog);
+	alarm(WATCHDOG_S);
+	ret = coil_run_opts(&o, fn, arg, &result);
+	alarm(0);
+	if (failure[0])
+		fail_msg("%s", failure);
+	assert_int_equal(ret, 0);
+	assert_null(result);
+	assert_int_equal(fin.tasks_live, 0);
+	assert_int_equal(fin.stacks_in_use, 0);
+}
+
+/* Let every other ready task run @n times. */
+__attribute__((unused)) static int yield_n(int n)
+{
+	int err = 0;
+
+	while (n-- > 0 && !err)
+		err = coil_yield();
+	return err;
+}
+
+__attribute__((unused)) static int64_t elapsed_ns(uint64_t start)
+{
+	return (int64_t)(coil_now() - start);
+}
+
+#define NKIDS 4
+#define LONG_SLEEP (10 * COIL_NSEC_PER_SEC)
+
+/* What one child saw. */
+struct kid {
+	int64_t sleep_ns;  /* how long it sleeps */
+	int fail_with;     /* negative: return this errno after sleeping */
+	int sleep_ret;     /* what coil_sleep() returned; 1 until then */
+	int fail_if_cancelled; /* return this (negative) when cancelled */
+};
+
+static void *kid_main(void *arg)
+{
+	struct kid *k = arg;
+
+	k->sleep_ret = coil_sleep((uint64_t)k->sleep_ns);
+	if (k->sleep_ret == -ECANCELED && k->fail_if_cancelled)
+		return PTR(k->fail_if_cancelled);
+	if (k->fail_with)
+		return PTR(k->fail_with);
+	return k; /* a pointer result is not a failure */
+}
+
+static void kids_init(struct kid *k, int n, int64_t sleep_ns)
+{
+	int i;
+
+	memset(k, 0, sizeof(*k) * (size_t)n);
+	for (i = 0; i < n; i++) {
+		k[i].sleep_ns = sleep_ns;
+		k[i].sleep_ret = 1;
+	}
+}
+
+static void *body_join_waits(void *arg)
+{
+	struct kid k[NKIDS];
+	struct coil_group *g;
+	uint64_t start = coil_now();
+	int i;
+
+	(void)arg;
+	kids_init(k, NKIDS, 0);
+	CHECK_EQ(coil_group_create(&g), 0);
+	for (i = 0; i < NKIDS; i++) {
+		k[i].sleep_ns = MS(5) * (NKIDS - i); /* finish out of order */
+		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
+	}
+	CHECK_EQ(coil_group_join(g), 0);
+	CHECK(elapsed_ns(start) >= MS(5) * NKIDS);
+	for (i = 0; i < NKIDS; i++)
+		CHECK_EQ(k[i].sleep_ret, 0);
+	return NULL;
+}
+
+static void test_group_join_waits_for_all_children(void **state)
+{
+	(void)state;
+	run_main(body_join_waits, NULL);
+}
+
+static void *body_empty(void *arg)
+{
+	struct coil_group *g;
+
+	(void)arg;
+	CHECK_EQ(coil_group_create(&g), 0);
+	CHECK_EQ(coil_group_join(g), 0);
+	return NULL;
+}
+
+static void test_group_empty_join_returns_zero(void **state)
+{
+	struct coil_group *g;
+
+	(void)state;
+	assert_int_equal(coil_group_create(&g), -EPERM); /* not in a task */
+	run_main(body_empty, NULL);
+}
+
+static void *body_failure_cancels(void *arg)
+{
+	struct kid k[NKIDS + 1];
+	struct coil_group *g;
+	uint64_t start = coil_now();
+	int i;
+
+	(void)arg;
+	kids_init(k, NKIDS + 1, LONG_SLEEP);
+	k[NKIDS].sleep_ns = MS(10);
+	k[NKIDS].fail_with = -EIO;
+	CHECK_EQ(coil_group_create(&g), 0);
+	for (i = 0; i <= NKIDS; i++)
+		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
+	CHECK_EQ(coil_group_join(g), -EIO);
+	CHECK(elapsed_ns(start) < MS(1000));
+	for (i = 0; i < NKIDS; i++)
+		CHECK_EQ(k[i].sleep_ret, -ECANCELED);
+	CHECK_EQ(k[NKIDS].sleep_ret, 0);
+	return NULL;
+}
+
+static void test_group_first_failure_cancels_siblings(void **state)
+{
+	(void)state;
+	run_main(body_failure_cancels, NULL);
+}
+
+static void *body_first_failure_wins(void *arg)
+{
+	struct kid k[3];
+	struct coil_group *g;
+	int i;
+
+	(void)arg;
+	kids_init(k, 3, LONG_SLEEP);
+	/* Children 0 and 1 fail with -ENOENT when cancelled. */
+	k[0].fail_if_cancelled = -ENOENT;
+	k[1].fail_if_cancelled = -ENOENT;
+	k[2].sleep_ns = MS(5);
+	k[2].fail_with = -EIO;
+	CHECK_EQ(coil_group_create(&g), 0);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
+	CHECK_EQ(coil_group_join(g), -EIO);
+	CHECK_EQ(k[0].sleep_ret, -ECANCELED);
+	CHECK_EQ(k[1].sleep_ret, -ECANCELED);
+	return NULL;
+}
+
+static void test_group_join_returns_first_failure(void **state)
+{
+	(void)state;
+	run_main(body_first_failure_wins, NULL);
+}
+
+/* A parent task that runs a group of long sleepers and joins it. */
+struct parent {
+	struct kid k[NKIDS];
+	int join_ret;
+};
+
+static void *parent_main(void *arg)
+{
+	struct parent *p = arg;
+	struct coil_group *g;
+	int i;
+
+	p->join_ret = 1;
+	kids_init(p->k, NKIDS, LONG_SLEEP);
+	if (coil_group_create(&g))
+		return FAILED;
+	for (i = 0; i < NKIDS; i++)
+		if (coil_group_spawn(g, kid_main, &p->k[i]))
+			return FAILED;
+	p->join_ret = coil_group_join(g);
+	return NULL;
+}
+
+static void *body_parent_cancelled(void *arg)
+{
+	struct parent p;
+	struct coil_task *t;
+	uint64_t start = coil_now();
+	void *res = NULL;
+	int i;
+
+	(void)arg;
+	CHECK_EQ(coil_spawn(&t, parent_main, &p), 0);
+	CHECK_EQ(coil_sleep(MS(10)), 0); /* the parent waits in join */
+	CHECK_EQ(p.join_ret, 1);
+	CHECK_EQ(coil_cancel(t), 0);
+	CHECK_EQ(coil_join(t, &res), -ECANCELED);
+	CHECK(res == NULL);
+	CHECK_EQ(p.join_ret, -ECANCELED);
+	CHECK(elapsed_ns(start) < MS(1000));
+	for (i = 0; i < NKIDS; i++)
+		CHECK_EQ(p.k[i].sleep_ret, -ECANCELED);
+	return NULL;
+}
+
+static void test_group_cancelled_parent_cancels_children(void **state)
+{
+	(void)state;
+	run_main(body_parent_cancelled, NULL);
+}
+
+static void *body_spawn_into_failing(void *arg)
+{
+	struct kid k[2];
+	struct coil_group *g;
+
+	(void)arg;
+	kids_init(k, 2, 0);
+	k[0].fail_with = -EIO;
+	CHECK_EQ(coil_group_create(&g), 0);
+	CHECK_EQ(coil_group_spawn(g, kid_main, &k[0]), 0);
+	CHECK_EQ(yield_n(3), 0); /* it failed */
+	CHECK_EQ(coil_group_spawn(g, kid_main, &k[1]), -ECANCELED);
+	CHECK_EQ(k[1].sleep_ret, 1); /* never started */
+	CHECK_EQ(coil_group_join(g), -EIO);
+	return NULL;
+}
+
+static void test_group_spawn_into_failing_group_is_ecanceled(void **state)
+{
+	(void)state;
+	run_main(body_spawn_into_failing, NULL);
+}
+
+static void *body_group_cancel(void *arg)
+{
+	struct kid k[NKIDS + 1];
+	struct coil_group *g;
+	uint64_t start = coil_now();
+	int i, ret;
+
+	(void)arg;
+	kids_init(k, NKIDS + 1, LONG_SLEEP);
+	CHECK_EQ(coil_group_create(&g), 0);
+	for (i = 0; i < NKIDS; i++)
+		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
+	CHECK_EQ(coil_yield(), 0);
+	CHECK_EQ(coil_group_cancel(g), 0);
+	CHECK_EQ(coil_group_spawn(g, kid_main, &k[NKIDS]), -ECANCELED);
+	ret = coil_group_join(g);
+	/* sync.h leaves join's value after coil_group_cancel() open. */
+	CHECK(ret == 0 || ret == -ECANCELED);
+	CHECK(elapsed_ns(start) < MS(1000));
+	for (i = 0; i < NKIDS; i++)
+		CHECK_EQ(k[i].sleep_ret, -ECANCELED);
+	return NULL;
+}
+
+static void test_group_cancel_cancels_every_child(void **state)
+{
+	(void)state;
+	run_main(body_group_cancel, NULL);
+}
+
+/* A child that, while the parent waits in join, adds a sibling. */
+struct spawner {
+	struct coil_group *g;
+	struct kid late;   /* the sibling it adds */
+	int spawn_ret;
+};
+
+static void *spawner_main(void *arg)
+{
+	struct spawner *sp = arg;
+
+	coil_sleep((uint64_t)MS(5)); /* the parent is in join by now */
+	sp->spawn_ret = coil_group_spawn(sp->g, kid_main, &sp->late);
+	return NULL;
+}
+
+static void *body_child_spawns(void *arg)
+{
+	/* Static: if join returns early, the late child must not write
+	 * into a dead stack frame. */
+	static struct spawner sp;
+
+	(void)arg;
+	memset(&sp, 0, sizeof(sp));
+	kids_init(&sp.late, 1, MS(30));
+	sp.spawn_ret = 1;
+	CHECK_EQ(coil_group_create(&sp.g), 0);
+	CHECK_EQ(coil_group_spawn(sp.g, spawner_main, &sp), 0);
+	CHECK_EQ(coil_group_join(sp.g), 0);
+	CHECK_EQ(sp.spawn_ret, 0);
+	/* asyncio.TaskGroup waits for tasks added while it is exiting. */
+	CHECK_EQ(sp.late.sleep_ret, 0);
+	return NULL;
+}
+
+static void test_group_join_waits_for_child_spawned_during_join(void **state)
+{
+	(void)state;
+	run_main(body_child_spawns, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_group_join_waits_for_all_children),
+		cmocka_unit_test(test_group_empty_join_returns_zero),
+		cmocka_unit_test(test_group_first_failure_cancels_siblings),
+		cmocka_unit_test(test_group_join_returns_first_failure),
+		cmocka_unit_test(test_group_cancelled_parent_cancels_children),
+		cmocka_unit_test(test_group_spawn_into_failing_group_is_ecanceled),
+		cmocka_unit_test(test_group_cancel_cancels_every_child),
+		cmocka_unit_test(test_group_join_waits_for_child_spawned_during_join),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_remote.c - other threads talking to a runtime: plain threads
+ * and a second runtime putting into queues, setting events, releasing
+ * semaphores and closing queues (the inbox: eventfd and MSG_RING paths).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <coil.h>
+
+#define WATCHDOG_S 20
+
+/*
+ * The harness: run_main() runs a body as a runtime's main task under a
+ * watchdog and asserts that nothing outlived the runtime. Inside tasks,
+ * CHECK*() records the first failure and returns FAILED from the body
+ * (a cmocka assert there would longjmp off the coroutine's stack and
+ * wreck every later test); run_main() then fails the test with it.
+ */
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
+#define MS(x) ((int64_t)(x) * COIL_NSEC_PER_MSEC)
+#define FAILED PTR(-1000)
+
+static char failure[512];
+
+static void note_failure(int line, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note_failure(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (failure[0])
+		return;
+	n = snprintf(failure, sizeof(failure), "line %d: ", line);
+	va_start(ap, fmt);
+	vsnprintf(failure + n, sizeof(failure) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+#define CHECK(c)                                                        \
+	do {                                                            \
+		if (!(c)) {                                             \
+			note_failure(__LINE__, "%s", #c);               \
+			return FAILED;                                  \
+		}                                                       \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                  \
+	do {                                                            \
+		long long a_ = (long long)(a), b_ = (long long)(b);     \
+		if (a_ != b_) {                                         \
+			note_failure(__LINE__, "%s == %s: %lld != %lld", \
+				     #a, #b, a_, b_);                   \
+			return FAILED;                                  \
+		}                                                       \
+	} while (0)
+
+static void watchdog(int sig)
+{
+	static const char msg[] = "test timed out (watchdog)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* Run @fn(@arg) as main; nothing may leak and no CHECK may have failed. */
+static void run_main(coil_fn fn, void *arg)
+{
+	struct coil_options o;
+	struct coil_stats fin;
+	void *result = NULL;
+	int ret;
+
+	coil_options_init(&o);
+	memset(&fin, 0xff, sizeof(fin));
+	o.final_stats = &fin;
+	failure[0] = '\0';
+	signal(SIGALRM, watchdog);
+	alarm(WATCHDOG_S);
+	ret = coil_run_opts(&o, fn, arg, &result);
+	alarm(0);
+	if (failure[0])
+		fail_msg("%s", failure);
+	assert_int_equal(ret, 0);
+	assert_null(result);
+	assert_int_equal(fin.tasks_live, 0);
+	assert_int_equal(fin.stacks_in_use, 0);
+}
+
+/* Let every other ready task run @n times. */
+__attribute__((unused)) static int yield_n(int n)
+{
+	int err = 0;
+
+	while (n-- > 0 && !err)
+		err = coil_yield();
+	return err;
+}
+
+__attribute__((unused)) static int64_t elapsed_ns(uint64_t start)
+{
+	return (int64_t)(coil_now() - start);
+}
+
+/* Sanitizers slow the pushing threads down by 10-50x: push less. */
+#ifndef PER_THREAD
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define PER_THREAD 10000
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define PER_THREAD 10000
+#endif
+#endif
+#endif
+#ifndef PER_THREAD
+#define PER_THREAD 100000
+#endif
+
+#define MAX_THREADS 16
+
+/* Items are 1 + thread * PER_THREAD + i: never NULL, easy to decode. */
+struct pusher {
+	pthread_t tid;
+	struct coil_queue *q;
+	int index;
+	int n;
+	int errors; /* puts that did not return 0 */
+};
+
+static void *pusher_main(void *arg)
+{
+	struct pusher *p = arg;
+	int i;
+
+	for (i = 0; i < p->n; i++) {
+		uintptr_t item = 1 + (uintptr_t)p->index * PER_THREAD +
+				 (uintptr_t)i;
+
+		if (coil_queue_put(p->q, (void *)item))
+			p->errors++;
+	}
+	return NULL;
+}
+
+struct push_test {
+	int nthreads;
+	size_t capacity;
+};
+
+/*
+ * Start the pushers, get every item, and check each arrived exactly once
+ * and, per thread, in the order it was put.
+ */
+static void *body_push(void *arg)
+{
+	const struct push_test *pt = arg;
+	struct pusher p[MAX_THREADS];
+	int last[MAX_THREADS];
+	size_t total = (size_t)pt->nthreads * PER_THREAD, got, bit;
+	unsigned char *seen = calloc(total / 8 + 1, 1);
+	struct coil_queue *q;
+	void *item;
+	int i, t;
+
+	CHECK(seen != NULL);
+	CHECK_EQ(coil_queue_create(&q, pt->capacity), 0);
+	for (i = 0; i < pt->nthreads; i++) {
+		p[i].q = q;
+		p[i].index = i;
+		p[i].n = PER_THREAD;
+		p[i].errors = 0;
+		last[i] = -1;
+		CHECK_EQ(pthread_create(&p[i].tid, NULL, pusher_main, &p[i]),
+			 0);
+	}
+	for (got = 0; got < total; got++) {
+		CHECK_EQ(coil_queue_get_timeout(q, &item, MS(5000)), 0);
+		bit = (uintptr_t)item - 1;
+		CHECK(bit < total);
+		CHECK(!(seen[bit / 8] & (1u << (bit % 8)))); /* duplicate */
+		seen[bit / 8] |= (unsigned char)(1u << (bit % 8));
+		t = (int)(bit / PER_THREAD);
+		CHECK((int)(bit % PER_THREAD) > last[t]); /* per-thread FIFO */
+		last[t] = (int)(bit % PER_THREAD);
+	}
+	/* Every put has been delivered; the threads are at most returning. */
+	for (i = 0; i < pt->nthreads; i++) {
+		CHECK_EQ(pthread_join(p[i].tid, NULL), 0);
+		CHECK_EQ(p[i].errors, 0);
+	}
+	CHECK_EQ(coil_queue_try_get(q, &item), -EAGAIN); /* nothing extra */
+	for (bit = 0; bit < total; bit++)
+		CHECK(seen[bit / 8] & (1u << (bit % 8)));
+	free(seen);
+	CHECK_EQ(coil_queue_destroy(q), 0);
+	return NULL;
+}
+
+static void test_remote_threads_put_unbounded_none_lost(void **state)
+{
+	struct push_test pt = { .nthreads = 16, .capacity = 0 };
+
+	(void)state;
+	run_main(body_push, &pt);
+}
+
+static void test_remote_threads_put_bounded_none_lost(void **state)
+{
+	struct push_test pt = { .nthreads = 4, .capacity = 64 };
+
+	(void)state;
+	run_main(body_push, &pt);
+}
+
+/* ---------------------------------------------- from another runtime */
+
+#define NREMOTE 1000
+
+struct other_rt {
+	pthread_t tid;
+	struct coil_queue *q;
+	struct coil_event *ev;
+	bool linger;         /* keep running a while after the last send */
+	int put_errors;
+	int set_ret;
+	int run_ret;
+	uint64_t sqes_before, sqes_after;
+};
+
+static void *other_main(void *arg)
+{
+	struct other_rt *o = arg;
+	struct coil_stats st;
+	int i;
+
+	coil_stats_get(&st);
+	o->sqes_before = st.sqes_submitted;
+	for (i = 0; i < NREMOTE; i++)
+		if (coil_queue_put(o->q, PTR(i + 1)))
+			o->put_errors++;
+	o->set_ret = coil_event_set(o->ev);
+	if (o->linger) {
+		coil_sleep(MS(5)); /* submits what is queued */
+		coil_stats_get(&st);
+		o->sqes_after = st.sqes_submitted;
+	}
+	return NULL;
+}
+
+static void *other_thread(void *arg)
+{
+	struct other_rt *o = arg;
+	struct coil_options opts;
+
+	coil_options_init(&opts);
+	o->run_ret = coil_run_opts(&opts, other_main, o, NULL);
+	return NULL;
+}
+
+static void *body_other_runtime(void *arg)
+{
+	struct other_rt o = { .linger = *(bool *)arg };
+	void *item;
+	int i;
+
+	CHECK_EQ(coil_queue_create(&o.q, 0), 0);
+	CHECK_EQ(coil_event_create(&o.ev), 0);
+	CHECK_EQ(pthread_create(&o.tid, NULL, other_thread, &o), 0);
+	/* Only the other runtime's messages can wake us. */
+	CHECK_EQ(coil_event_wait_timeout(o.ev, MS(3000)), 0);
+	for (i = 0; i < NREMOTE; i++) {
+		CHECK_EQ(coil_queue_get_timeout(o.q, &item, MS(3000)), 0);
+		CHECK_EQ(INT(item), i + 1);
+	}
+	CHECK_EQ(pthread_join(o.tid, NULL), 0);
+	CHECK_EQ(o.run_ret, 0);
+	CHECK_EQ(o.put_errors, 0);
+	CHECK_EQ(o.set_ret, 0);
+	/* MSG_RING is an SQE on the sender's ring; an eventfd write is not. */
+	if (o.linger)
+		CHECK(o.sqes_after > o.sqes_before);
+	CHECK_EQ(coil_event_destroy(o.ev), 0);
+	CHECK_EQ(coil_queue_destroy(o.q), 0);
+	return NULL;
+}
+
+static void test_remote_runtime_puts_and_sets_event(void **state)
+{
+	bool linger = true;
+
+	(void)state;
+	run_main(body_other_runtime, &linger);
+}
+
+/* The sender's runtime ends right after its last send: no wake-up lost. */
+static void test_remote_runtime_exiting_after_send_still_wakes(void **state)
+{
+	bool linger = false;
+
+	(void)state;
+	run_main(body_other_runtime, &linger);
+}
+
+/* ------------------------------------------------ from a plain thread */
+
+struct setter {
+	pthread_t tid;
+	struct coil_event *ev;
+	struct coil_sem *sem;
+	struct coil_queue *q;
+	int64_t delay_ns;
+	uint64_t set_at;  /* coil_now() just before the set */
+	int ret;
+};
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / COIL_NSEC_PER_SEC, ns % COIL_NSEC_PER_SEC };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void *event_setter(void *arg)
+{
+	struct setter *s = arg;
+
+	sleep_ns(s->delay_ns);
+	s->set_at = coil_now();
+	s->ret = coil_event_set(s->ev);
+	return NULL;
+}
+
+static void *body_thread_sets_event(void *arg)
+{
+	struct setter s = { .delay_ns = MS(30) };
+	uint64_t woke;
+
+	(void)arg;
+	CHECK_EQ(coil_event_create(&s.ev), 0);
+	CHECK_EQ(pthread_create(&s.tid, NULL, event_setter, &s), 0);
+	CHECK_EQ(coil_event_wait_timeout(s.ev, MS(3000)), 0);
+	woke = coil_now();
+	CHECK_EQ(pthread_join(s.tid, NULL), 0);
+	CHECK_EQ(s.ret, 0);
+	CHECK(woke >= s.set_at);
+	CHECK((int64_t)(woke - s.set_at) < MS(100));
+	CHECK_EQ(coil_event_destroy(s.ev), 0);
+	return NULL;
+}
+
+static void test_remote_thread_event_set_wakes_promptly(void **state)
+{
+	(void)state;
+	run_main(body_thread_sets_event, NULL);
+}
+
+static void *sem_releaser(void *arg)
+{
+	struct setter *s = arg;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		sleep_ns(s->delay_ns);
+		s->ret |= coil_sem_release(s->sem);
+	}
+	return NULL;
+}
+
+static void *body_thread_releases_sem(void *arg)
+{
+	struct setter s = { .delay_ns = MS(5) };
+	int i;
+
+	(void)arg;
+	CHECK_EQ(coil_sem_create(&s.sem, 0, 0), 0);
+	CHECK_EQ(pthread_create(&s.tid, NULL, sem_releaser, &s), 0);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(coil_sem_acquire_timeout(s.sem, MS(3000)), 0);
+	CHECK_EQ(pthread_join(s.tid, NULL), 0);
+	CHECK_EQ(s.ret, 0);
+	CHECK_EQ(coil_sem_try_acquire(s.sem), -EAGAIN);
+	CHECK_EQ(coil_sem_destroy(s.sem), 0);
+	return NULL;
+}
+
+static void test_remote_thread_sem_release_wakes_acquirer(void **state)
+{
+	(void)state;
+	run_main(body_thread_releases_sem, NULL);
+}
+
+static void *queue_closer(void *arg)
+{
+	struct setter *s = arg;
+
+	sleep_ns(s->delay_ns);
+	s->ret = coil_queue_close(s->q);
+	return NULL;
+}
+
+static void *body_thread_closes(void *arg)
+{
+	struct setter s = { .delay_ns = MS(10) };
+	void *item;
+
+	(void)arg;
+	CHECK_EQ(coil_queue_create(&s.q, 4), 0);
+	CHECK_EQ(pthread_create(&s.tid, NULL, queue_closer, &s), 0);
+	CHECK_EQ(coil_queue_get_timeout(s.q, &item, MS(3000)), -EPIPE);
+	CHECK_EQ(pthread_join(s.tid, NULL), 0);
+	CHECK_EQ(s.ret, 0);
+	CHECK_EQ(coil_queue_destroy(s.q), 0);
+	return NULL;
+}
+
+static void test_remote_thread_close_wakes_getter_with_epipe(void **state)
+{
+	(void)state;
+	run_main(body_thread_closes, NULL);
+}
+
+static void *put_once(void *arg)
+{
+	struct setter *s = arg;
+
+	s->ret = coil_queue_put(s->q, PTR(1));
+	return NULL;
+}
+
+static void *body_thread_put_after_close(void *arg)
+{
+	struct setter s = { 0 };
+
+	(void)arg;
+	CHECK_EQ(coil_queue_create(&s.q, 0), 0);
+	CHECK_EQ(coil_queue_close(s.q), 0);
+	CHECK_EQ(pthread_create(&s.tid, NULL, put_once, &s), 0);
+	CHECK_EQ(pthread_join(s.tid, NULL), 0);
+	CHECK_EQ(s.ret, -EPIPE);
+	CHECK_EQ(coil_queue_len(s.q), 0);
+	CHECK_EQ(coil_queue_destroy(s.q), 0);
+	return NULL;
+}
+
+static void test_remote_thread_put_after_close_is_epipe(void **state)
+{
+	(void)state;
+	run_main(body_thread_put_after_close, NULL);
+}
+
+/* ------------------------------ the runtime ends right after a put */
+
+#define NLAST 8
+#define LAST_ROUNDS 200
+
+struct last_put {
+	struct coil_queue *q;
+	pthread_t tid[NLAST];
+	int put_ret[NLAST];
+};
+
+static struct last_put last;
+
+static void *last_putter(void *arg)
+{
+	int i = INT(arg);
+
+	last.put_ret[i] = coil_queue_put(last.q, PTR(i + 1));
+	return NULL;
+}
+
+static void *body_last_put(void *arg)
+{
+	void *item;
+	int i;
+
+	(void)arg;
+	CHECK_EQ(coil_queue_create(&last.q, 0), 0);
+	for (i = 0; i < NLAST; i++)
+		CHECK_EQ(pthread_create(&last.tid[i], NULL, last_putter,
+					PTR(i)), 0);
+	for (i = 0; i < NLAST; i++)
+		CHECK_EQ(coil_queue_get_timeout(last.q, &item, MS(3000)), 0);
+	/* Every item is here, so every put has done its work: end now. */
+	CHECK_EQ(coil_queue_destroy(last.q), 0);
+	return NULL;
+}
+
+/*
+ * The natural pattern: threads put, the runtime takes every item and
+ * ends, the threads are joined after coil_run(). A put that delivered its
+ * item must not touch the runtime afterwards (ThreadSanitizer reports it).
+ */
+static void test_remote_runtime_ends_right_after_last_put(void **state)
+{
+	int r, i;
+
+	(void)state;
+	for (r = 0; r < LAST_ROUNDS; r++) {
+		run_main(body_last_put, NULL);
+		for (i = 0; i < NLAST; i++) {
+			assert_int_equal(pthread_join(last.tid[i], NULL), 0);
+			assert_int_equal(last.put_ret[i], 0);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_remote_threads_put_unbounded_none_lost),
+		cmocka_unit_test(test_remote_threads_put_bounded_none_lost),
+		cmocka_unit_test(test_remote_runtime_puts_and_sets_event),
+		cmocka_unit_test(test_remote_runtime_exiting_after_send_still_wakes),
+		cmocka_unit_test(test_remote_thread_event_set_wakes_promptly),
+		cmocka_unit_test(test_remote_thread_sem_release_wakes_acquirer),
+		cmocka_unit_test(test_remote_thread_close_wakes_getter_with_epipe),
+		cmocka_unit_test(test_remote_thread_put_after_close_is_epipe),
+		cmocka_unit_test(test_remote_runtime_ends_right_after_last_put),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
