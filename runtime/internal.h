@@ -238,6 +238,7 @@ struct coil_rt {
 	uint64_t runq_len;
 	uint64_t turn_budget;           /* tasks this turn may still run */
 	unsigned turns_unclocked;       /* busy turns since timers were checked */
+	uint64_t idle_turns;            /* turns that ended in a blocking wait */
 	struct coil_task *exited;       /* finished task whose stack to free */
 	struct coil_task *all;          /* every unfinished task */
 	struct coil_task *main;         /* the task coil_run() started */

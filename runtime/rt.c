@@ -331,19 +331,19 @@ static int loop_turn(struct coil_rt *rt)
 	 * turns late; an idle loop checks before it blocks.
 	 */
 	rt->turns_unclocked++;
-	if (idle || next_timer != COIL__NEVER) {
-		if (idle || rt->turns_unclocked >= COIL__BUSY_TIMER_CHECK) {
-			rt->turns_unclocked = 0;
-			now = coil__now();
-			if (next_timer <= now) {
-				coil__timers_expire(rt, now);
-				next_timer = coil__timers_next(rt);
-				idle = rt->runq_len == 0;
-			}
-			if (idle)
-				idle_housekeeping(rt, now);
+	if (next_timer != COIL__NEVER &&
+	    (idle || rt->turns_unclocked >= COIL__BUSY_TIMER_CHECK)) {
+		rt->turns_unclocked = 0;
+		now = coil__now();
+		if (next_timer <= now) {
+			coil__timers_expire(rt, now);
+			next_timer = coil__timers_next(rt);
+			idle = rt->runq_len == 0;
 		}
 	}
+	/* Housekeeping reads the clock only every 64th idle turn. */
+	if (idle && (++rt->idle_turns & 63) == 0)
+		idle_housekeeping(rt, coil__now());
 	/*
 	 * Every queued SQE is counted in inflight, so this sees them too. The
 	 * inbox's armed read does not count: it can only wake tasks that wait
