@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/ctx_switch.c - nanoseconds per one-way context switch: coil's
+ * coil__ctx_switch() ping-ponging between the thread's own context and one
+ * coroutine context, against the same ping-pong through swapcontext(3)
+ * (which also saves and restores the signal mask: a system call per
+ * switch). Then, for information, coil_yield() between two tasks through
+ * the whole scheduler.
+ *
+ * Usage: ctx_switch [ROUND_TRIPS] [REPS]
+ *   ROUND_TRIPS  coil round trips per rep (default 10M; k/M suffixes);
+ *                swapcontext does 1/20 of them (it is ~50x slower)
+ *   REPS         repetitions, median reported (default 5)
+ * Each round trip is two one-way switches. At the end every side checks
+ * that its coroutine really ran once per round trip.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <coil.h>
+
+#include "arch/ctx.h"
+#include "common.h"
+
+#define PROG "ctx_switch"
+#define STACK_SIZE (64 * 1024)
+
+static uint64_t round_trips = 10000000;
+static int reps = 5;
+
+/* ------------------------------------------------ coil__ctx_switch */
+
+static struct coil__ctx main_ctx, co_ctx;
+static volatile uint64_t co_runs; /* incremented once per round trip */
+
+/* The coroutine: count, switch back; forever (entries never return). */
+static void co_entry(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		co_runs++;
+		coil__ctx_switch(&co_ctx, &main_ctx);
+	}
+}
+
+/* @n round trips; returns nanoseconds per one-way switch. */
+static double coil_pingpong(uint64_t n)
+{
+	uint64_t i, t0, t1;
+
+	t0 = bench_now();
+	for (i = 0; i < n; i++)
+		coil__ctx_switch(&main_ctx, &co_ctx);
+	t1 = bench_now();
+	return (double)(t1 - t0) / (double)(2 * n);
+}
+
+/* ------------------------------------------------------ swapcontext */
+
+static ucontext_t uc_main, uc_co;
+static volatile uint64_t uc_runs;
+static volatile int uc_failed;
+
+static void uc_entry(void)
+{
+	for (;;) {
+		uc_runs++;
+		if (swapcontext(&uc_co, &uc_main) != 0)
+			uc_failed = 1; /* cannot return from here: flag it */
+	}
+}
+
+static double uc_pingpong(uint64_t n)
+{
+	uint64_t i, t0, t1;
+
+	t0 = bench_now();
+	for (i = 0; i < n; i++) {
+		if (swapcontext(&uc_main, &uc_co) != 0)
+			bench_die(PROG, "swapcontext", errno);
+	}
+	t1 = bench_now();
+	return (double)(t1 - t0) / (double)(2 * n);
+}
+
+static void *map_stack(void)
+{
+	void *p = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		bench_die(PROG, "mmap", errno);
+	return p;
+}
+
+/* -------------------------------------- coil_yield through the runtime */
+
+struct yield_arg {
+	uint64_t n;      /* yields per task */
+	uint64_t done;   /* yields completed, both tasks */
+	double ns;       /* per yield, measured by main */
+	uint64_t switches; /* scheduler switches during the run */
+};
+
+static void *yielder(void *p)
+{
+	struct yield_arg *a = p;
+	uint64_t i;
+
+	for (i = 0; i < a->n; i++) {
+		if (coil_yield() != 0)
+			return NULL;
+		a->done++;
+	}
+	return p;
+}
+
+static void *yield_main(void *p)
+{
+	struct yield_arg *a = p;
+	struct coil_task *t[2];
+	struct coil_stats s0, s1;
+	uint64_t t0, t1;
+	int err, i;
+
+	if ((err = coil_stats_get(&s0)) != 0)
+		bench_die(PROG, "coil_stats_get", err);
+	t0 = bench_now();
+	for (i = 0; i < 2; i++) {
+		if ((err = coil_spawn(&t[i], yielder, a)) != 0)
+			bench_die(PROG, "coil_spawn", err);
+	}
+	if ((err = coil_gather(t, 2, NULL, NULL)) != 0)
+		bench_die(PROG, "coil_gather", err);
+	t1 = bench_now();
+	if ((err = coil_stats_get(&s1)) != 0)
+		bench_die(PROG, "coil_stats_get", err);
+	a->ns = (double)(t1 - t0) / (double)(2 * a->n);
+	a->switches = s1.switches - s0.switches;
+	return NULL;
+}
+
+static double yield_run(uint64_t n, uint64_t *switches)
+{
+	struct yield_arg a = { .n = n };
+	int err = coil_run(yield_main, &a, NULL);
+
+	if (err)
+		bench_die(PROG, "coil_run", err);
+	if (a.done != 2 * n) {
+		fprintf(stderr, PROG ": yield: %" PRIu64 " of %" PRIu64
+			" yields done\n", a.done, 2 * n);
+		exit(1);
+	}
+	*switches = a.switches;
+	return a.ns;
+}
+
+/* ------------------------------------------------------------- main */
+
+/*
+ * One coroutine per side, entered once so that both are warm. Apart from
+ * main(): getcontext() returns twice, which would oblige main's locals to
+ * be volatile.
+ */
+static void setup(void)
+{
+	coil__ctx_make(&co_ctx, (char *)map_stack() + STACK_SIZE, co_entry,
+		       NULL, coil__ctx_fpstate());
+	if (getcontext(&uc_co) != 0)
+		bench_die(PROG, "getcontext", errno);
+	uc_co.uc_stack.ss_sp = map_stack();
+	uc_co.uc_stack.ss_size = STACK_SIZE;
+	uc_co.uc_link = NULL;
+	makecontext(&uc_co, uc_entry, 0);
+	coil_pingpong(1000);
+	uc_pingpong(1000);
+}
+
+int main(int argc, char **argv)
+{
+	double c[BENCH_MAX_REPS], b[BENCH_MAX_REPS], y[BENCH_MAX_REPS];
+	uint64_t base_trips, yields, switches = 0, i;
+	double mc, mb, my;
+	int r, ok;
+
+	if (argc > 1)
+		round_trips = bench_parse_count(PROG, argv[1], 1ull << 34);
+	if (argc > 2)
+		reps = (int)bench_parse_count(PROG, argv[2], BENCH_MAX_REPS);
+	base_trips = round_trips / 20 ? round_trips / 20 : 1;
+	yields = round_trips / 2 ? round_trips / 2 : 1;
+
+	setup();
+
+	printf(PROG ": one-way switch, ping-pong between two contexts, "
+	       "median of %d\n", reps);
+	for (r = 0; r < reps; r++) {
+		c[r] = coil_pingpong(round_trips);
+		b[r] = uc_pingpong(base_trips);
+		y[r] = yield_run(yields, &switches);
+	}
+	mc = bench_median(c, reps);
+	mb = bench_median(b, reps);
+	my = bench_median(y, reps);
+
+	printf("  coil__ctx_switch  %10.2f ns/switch  (%" PRIu64
+	       " round trips x %d)\n", mc, round_trips, reps);
+	printf("  swapcontext       %10.2f ns/switch  (%" PRIu64
+	       " round trips x %d)\n", mb, base_trips, reps);
+	printf("  ratio             %10.1fx faster\n", mb / mc);
+	printf("  coil_yield        %10.2f ns/yield   (2 tasks x %" PRIu64
+	       " yields, full scheduler; %" PRIu64 " switches)\n",
+	       my, yields, switches);
+
+	/* Did the coroutines really run once per round trip? */
+	i = 1000 + (uint64_t)reps * round_trips;
+	ok = co_runs == i && uc_runs == 1000 + (uint64_t)reps * base_trips &&
+	     !uc_failed;
+	if (!ok) {
+		fprintf(stderr, PROG ": work check failed: coil coroutine ran"
+			" %" PRIu64 " of %" PRIu64 ", swapcontext %" PRIu64
+			" of %" PRIu64 " (failed=%d)\n", (uint64_t)co_runs, i,
+			(uint64_t)uc_runs,
+			1000 + (uint64_t)reps * base_trips, uc_failed);
+		return 1;
+	}
+	printf("  check: every round trip ran its coroutine once: ok\n");
+
+	bench_result("ctx_switch", "ns", mc, mb, mb / mc,
+		     "coil<=5ns,ratio>=40",
+		     bench_yes_no(mc <= 5.0 && mb / mc >= 40.0));
+	bench_result("coil_yield", "ns", my, mb, mb / my, "info", "n/a");
+	return 0;
+}

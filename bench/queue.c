@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/queue.c - coil_queue throughput: one producer task and one
+ * consumer task on one runtime, capacity 1 and 1024, against the same
+ * hand-off between two pthreads through a mutex + condition variable
+ * bounded queue; then 4 plain threads pushing into one runtime's queue
+ * (the inbox path) against 4 threads pushing into the mutex queue; then
+ * Python asyncio (bench/baselines/queue_asyncio.py) and Go, if present.
+ *
+ * Usage: queue [ITEMS] [REPS]   (default 10000000 items, 5 reps)
+ * Each figure is the median of REPS runs, coil and baseline interleaved.
+ * Every run checks that every item arrived, once, in order.
+ * One machine-readable line per scenario:
+ *   RESULT name=queue_cap1 unit=Mitems/s coil=.. base=.. ratio=.. ...
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <coil.h>
+
+/* Where queue_asyncio.py lives; meson passes the source tree's path. */
+#ifndef BASELINES_DIR
+#define BASELINES_DIR "bench/baselines"
+#endif
+
+#define MAX_REPS 9
+#define NPUSHERS 4
+
+static uint64_t items = 10000000;
+static int reps = 5;
+
+static uint64_t now_ns(void)
+{
+	return coil_now();
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "queue: %s: %s\n", what, coil_strerror(err));
+	exit(1);
+}
+
+/* One run's phases, in nanoseconds. */
+struct timing {
+	uint64_t setup, run, teardown;
+};
+
+/* -------------------------------------------------- coil, task to task */
+
+struct coil_pc {
+	struct coil_queue *q;
+	uint64_t n;
+	uint64_t bad;  /* items out of order or missing */
+};
+
+static void *coil_producer(void *arg)
+{
+	struct coil_pc *pc = arg;
+	uint64_t i;
+
+	for (i = 1; i <= pc->n; i++)
+		if (coil_queue_put(pc->q, (void *)(uintptr_t)i))
+			die("coil_queue_put", -EIO);
+	return NULL;
+}
+
+static void *coil_consumer(void *arg)
+{
+	struct coil_pc *pc = arg;
+	uint64_t i;
+	void *item;
+
+	for (i = 1; i <= pc->n; i++) {
+		if (coil_queue_get(pc->q, &item))
+			die("coil_queue_get", -EIO);
+		pc->bad += (uintptr_t)item != i;
+	}
+	return NULL;
+}
+
+struct coil_run_args {
+	size_t capacity;
+	struct timing t;
+};
+
+static void *coil_pc_main(void *arg)
+{
+	struct coil_run_args *a = arg;
+	struct coil_pc pc = { .n = items };
+	struct coil_task *tasks[2];
+	uint64_t t0 = now_ns(), t1, t2;
+	int err;
+
+	err = coil_queue_create(&pc.q, a->capacity);
+	if (err)
+		die("coil_queue_create", err);
+	if ((err = coil_spawn(&tasks[0], coil_consumer, &pc)) ||
+	    (err = coil_spawn(&tasks[1], coil_producer, &pc)))
+		die("coil_spawn", err);
+	t1 = now_ns();
+	err = coil_gather(tasks, 2, NULL, NULL);
+	t2 = now_ns();
+	if (err)
+		die("coil_gather", err);
+	if (pc.bad || coil_queue_len(pc.q))
+		die("items lost or reordered", -EIO);
+	coil_queue_destroy(pc.q);
+	a->t.setup = t1 - t0;
+	a->t.run = t2 - t1;
+	a->t.teardown = now_ns() - t2; /* completed below with coil_run's */
+	return NULL;
+}
+
+static struct timing coil_pc_run(size_t capacity)
+{
+	struct coil_run_args a = { .capacity = capacity };
+	uint64_t t0 = now_ns(), t_end;
+	int err = coil_run(coil_pc_main, &a, NULL);
+
+	t_end = now_ns();
+	if (err)
+		die("coil_run", err);
+	/* Runtime creation counts as setup, its teardown as teardown. */
+	a.t.teardown = (t_end - t0) - a.t.setup - a.t.run;
+	return a.t;
+}
+
+/* ------------------------------------- baseline: mutex + condvar queue */
+
+struct mq {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full;
+	void **buf;
+	size_t cap, head, len;
+};
+
+static void mq_init(struct mq *q, size_t cap)
+{
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->not_empty, NULL);
+	pthread_cond_init(&q->not_full, NULL);
+	q->buf = malloc(cap * sizeof(*q->buf));
+	if (!q->buf)
+		die("malloc", -ENOMEM);
+	q->cap = cap;
+	q->head = q->len = 0;
+}
+
+static void mq_fini(struct mq *q)
+{
+	free(q->buf);
+	pthread_cond_destroy(&q->not_full);
+	pthread_cond_destroy(&q->not_empty);
+	pthread_mutex_destroy(&q->lock);
+}
+
+static void mq_put(struct mq *q, void *item)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->len == q->cap)
+		pthread_cond_wait(&q->not_full, &q->lock);
+	q->buf[(q->head + q->len) % q->cap] = item;
+	q->len++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void *mq_get(struct mq *q)
+{
+	void *item;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->len)
+		pthread_cond_wait(&q->not_empty, &q->lock);
+	item = q->buf[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	pthread_cond_signal(&q->not_full);
+	pthread_mutex_unlock(&q->lock);
+	return item;
+}
+
+struct mq_producer {
+	struct mq *q;
+	uint64_t n;      /* items to put */
+	uint64_t first;  /* the first item's value */
+};
+
+static void *mq_producer_main(void *arg)
+{
+	struct mq_producer *p = arg;
+	uint64_t i;
+
+	for (i = 0; i < p->n; i++)
+		mq_put(p->q, (void *)(uintptr_t)(p->first + i));
+	return NULL;
+}
+
+/*
+ * @producers threads put @n items each through a mutex queue of @cap to
+ * this thread. Checks the sum, and with one producer the order.
+ */
+static struct timing mq_run(size_t cap, int producers, uint64_t n)
+{
+	struct mq_producer p[NPUSHERS];
+	pthread_t tid[NPUSHERS];
+	uint64_t total = n * (uint64_t)producers, sum = 0, i;
+	uint64_t t0 = now_ns(), t1, t2;
+	struct timing t;
+	struct mq q;
+	int k;
+
+	mq_init(&q, cap);
+	t1 = now_ns();
+	for (k = 0; k < producers; k++) {
+		p[k] = (struct mq_producer){ &q, n, 1 + (uint64_t)k * n };
+		if (pthread_create(&tid[k], NULL, mq_producer_main, &p[k]))
+			die("pthread_create", -EAGAIN);
+	}
+	for (i = 1; i <= total; i++) {
+		uintptr_t v = (uintptr_t)mq_get(&q);
+
+		if (producers == 1 && v != i)
+			die("baseline reordered items", -EIO);
+		sum += v;
+	}
+	for (k = 0; k < producers; k++)
+		pthread_join(tid[k], NULL);
+	t2 = now_ns();
+	if (sum != total * (total + 1) / 2)
+		die("baseline lost items", -EIO);
+	mq_fini(&q);
+	t.setup = t1 - t0;
+	t.run = t2 - t1;
+	t.teardown = now_ns() - t2;
+	return t;
+}
+
+/* ------------------------------ coil, plain threads into one runtime */
+
+struct remote_pusher {
+	struct coil_queue *q;
+	uint64_t n, first;
+};
+
+static void *remote_pusher_main(void *arg)
+{
+	struct remote_pusher *p = arg;
+	uint64_t i;
+	int err;
+
+	for (i = 0; i < p->n; i++) {
+		err = coil_queue_put(p->q, (void *)(uintptr_t)(p->first + i));
+		if (err)
+			die("coil_queue_put from a thread", err);
+	}
+	return NULL;
+}
+
+struct remote_args {
+	uint64_t n; /* per thread */
+	struct timing t;
+};
+
+static void *remote_main(void *arg)
+{
+	struct remote_args *a = arg;
+	struct remote_pusher p[NPUSHERS];
+	pthread_t tid[NPUSHERS];
+	uint64_t total = a->n * NPUSHERS, sum = 0, i;
+	uint64_t t0 = now_ns(), t1, t2;
+	struct coil_queue *q;
+	void *item;
+	int k, err;
+
+	err = coil_queue_create(&q, 0);
+	if (err)
+		die("coil_queue_create", err);
+	t1 = now_ns();
+	for (k = 0; k < NPUSHERS; k++) {
+		p[k] = (struct remote_pusher){ q, a->n, 1 + (uint64_t)k * a->n };
+		if (pthread_create(&tid[k], NULL, remote_pusher_main, &p[k]))
+			die("pthread_create", -EAGAIN);
+	}
+	for (i = 0; i < total; i++) {
+		err = coil_queue_get(q, &item);
+		if (err)
+			die("coil_queue_get", err);
+		sum += (uintptr_t)item;
+	}
+	t2 = now_ns();
+	/* Every put was delivered; the threads are at most returning. */
+	for (k = 0; k < NPUSHERS; k++)
+		pthread_join(tid[k], NULL);
+	if (sum != total * (total + 1) / 2)
+		die("items lost", -EIO);
+	coil_queue_destroy(q);
+	a->t.setup = t1 - t0;
+	a->t.run = t2 - t1;
+	a->t.teardown = now_ns() - t2;
+	return NULL;
+}
+
+static struct timing remote_run(uint64_t per_thread)
+{
+	struct remote_args a = { .n = per_thread };
+	uint64_t t0 = now_ns();
+	int err = coil_run(remote_main, &a, NULL);
+
+	if (err)
+		die("coil_run", err);
+	a.t.teardown = now_ns() - t0 - a.t.setup - a.t.run;
+	return a.t;
+}
+
+/* ---------------------------------------------------------- reporting */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of each phase across @n runs (phases taken apart). */
+static struct timing median(struct timing *t, int n)
+{
+	uint64_t v[3][MAX_REPS];
+	struct timing m;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		v[0][i] = t[i].setup;
+		v[1][i] = t[i].run;
+		v[2][i] = t[i].teardown;
+	}
+	qsort(v[0], (size_t)n, sizeof(uint64_t), cmp_u64);
+	qsort(v[1], (size_t)n, sizeof(uint64_t), cmp_u64);
+	qsort(v[2], (size_t)n, sizeof(uint64_t), cmp_u64);
+	m.setup = v[0][n / 2];
+	m.run = v[1][n / 2];
+	m.teardown = v[2][n / 2];
+	return m;
+}
+
+static double mitems_per_s(uint64_t n, const struct timing *t)
+{
+	return (double)n / ((double)t->run / 1e9) / 1e6;
+}
+
+static void print_side(const char *who, uint64_t n, const struct timing *t)
+{
+	printf("  %-9s %12" PRIu64 " items  %8.2f ns/item  %8.2f Mitems/s"
+	       "   setup %.3f ms, teardown %.3f ms\n",
+	       who, n, (double)t->run / (double)n, mitems_per_s(n, t),
+	       (double)t->setup / 1e6, (double)t->teardown / 1e6);
+}
+
+static void report(const char *name, uint64_t n_coil,
+		   const struct timing *coil, uint64_t n_base,
+		   const struct timing *base, const char *target,
+		   double target_min)
+{
+	double c = mitems_per_s(n_coil, coil), b = mitems_per_s(n_base, base);
+
+	printf("%s\n", name);
+	print_side("coil", n_coil, coil);
+	print_side("baseline", n_base, base);
+	printf("  ratio coil/baseline %.1fx\n", c / b);
+	printf("RESULT name=%s unit=Mitems/s coil=%.2f base=%.2f ratio=%.2f "
+	       "target=\"%s\" met=%s\n", name, c, b, c / b, target,
+	       target_min <= 0 ? "n/a" : c >= target_min ? "yes" : "no");
+}
+
+/* ---------------------------------------------------------- scenarios */
+
+/*
+ * Task to task at @cap. The mutex baseline at capacity 1 pays two futex
+ * wake-ups per item (microseconds each): it runs fewer items, reported.
+ */
+static double scenario_local(const char *name, size_t cap,
+			     const char *target, double target_min)
+{
+	struct timing c[MAX_REPS], b[MAX_REPS], mc, mb;
+	uint64_t n_base = cap == 1 && items > 100000 ? 100000 : items;
+	int r;
+
+	for (r = 0; r < reps; r++) {
+		c[r] = coil_pc_run(cap);
+		b[r] = mq_run(cap, 1, n_base);
+	}
+	mc = median(c, reps);
+	mb = median(b, reps);
+	report(name, items, &mc, n_base, &mb, target, target_min);
+	return mitems_per_s(items, &mc);
+}
+
+static void scenario_remote(void)
+{
+	struct timing c[MAX_REPS], b[MAX_REPS], mc, mb;
+	uint64_t per = items / 5 / NPUSHERS; /* each remote put mallocs */
+	int r;
+
+	if (!per)
+		per = 1;
+	for (r = 0; r < reps; r++) {
+		c[r] = remote_run(per);
+		b[r] = mq_run(1024, NPUSHERS, per);
+	}
+	mc = median(c, reps);
+	mb = median(b, reps);
+	printf("(%d plain threads -> one consumer; coil: unbounded queue, "
+	       "baseline: mutex queue of 1024)\n", NPUSHERS);
+	report("queue_remote4", per * NPUSHERS, &mc, per * NPUSHERS, &mb,
+	       "none", 0);
+}
+
+/* Run the asyncio baseline; fills the rates (items/s), 0 when skipped. */
+static void run_asyncio(uint64_t n, double *cap1, double *unbounded)
+{
+	char cmd[512], line[256], name[64];
+	const char *dir = getenv("COIL_BENCH_BASELINES");
+	double v;
+	FILE *f;
+
+	*cap1 = *unbounded = 0;
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/queue_asyncio.py %" PRIu64 " 3 2>/dev/null",
+		 dir ? dir : BASELINES_DIR, n);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "RESULT name=%63s unit=items/s value=%lf",
+			   name, &v) != 2)
+			continue;
+		if (!strcmp(name, "asyncio_cap1"))
+			*cap1 = v;
+		else if (!strcmp(name, "asyncio_unbounded"))
+			*unbounded = v;
+	}
+	pclose(f);
+}
+
+static void scenario_asyncio(double coil_cap1)
+{
+	uint64_t n = items < 200000 ? items : 200000;
+	struct timing c[MAX_REPS], mc;
+	double a1, au, coil_unbounded;
+	int r;
+
+	/* coil with an unbounded queue too, to match asyncio's maxsize=0. */
+	for (r = 0; r < reps; r++)
+		c[r] = coil_pc_run(0);
+	mc = median(c, reps);
+	coil_unbounded = mitems_per_s(items, &mc);
+
+	run_asyncio(n, &a1, &au);
+	if (!a1 || !au) {
+		printf("asyncio: skipped (python3 or %s/queue_asyncio.py "
+		       "not found; set COIL_BENCH_BASELINES)\n", BASELINES_DIR);
+		return;
+	}
+	printf("asyncio (%" PRIu64 " items, median of 3)\n", n);
+	printf("  cap 1      %8.3f Mitems/s; coil %.2f: %.0fx\n", a1 / 1e6,
+	       coil_cap1, coil_cap1 * 1e6 / a1);
+	printf("  unbounded  %8.3f Mitems/s; coil %.2f: %.0fx\n",
+	       au / 1e6, coil_unbounded, coil_unbounded * 1e6 / au);
+	printf("RESULT name=queue_vs_asyncio_cap1 unit=Mitems/s coil=%.2f "
+	       "base=%.3f ratio=%.1f target=\">=50x\" met=%s\n", coil_cap1,
+	       a1 / 1e6, coil_cap1 * 1e6 / a1,
+	       coil_cap1 * 1e6 / a1 >= 50 ? "yes" : "no");
+	printf("RESULT name=queue_vs_asyncio_unbounded unit=Mitems/s "
+	       "coil=%.2f base=%.3f ratio=%.1f target=\">=50x\" met=%s\n",
+	       coil_unbounded, au / 1e6, coil_unbounded * 1e6 / au,
+	       coil_unbounded * 1e6 / au >= 50 ? "yes" : "no");
+}
+
+static void scenario_go(void)
+{
+	if (system("command -v go >/dev/null 2>&1") != 0) {
+		printf("go: skipped (no go toolchain installed)\n");
+		return;
+	}
+	printf("go: toolchain found, but no Go baseline is written yet: "
+	       "skipped\n");
+}
+
+int main(int argc, char **argv)
+{
+	double cap1;
+
+	if (argc > 1)
+		items = strtoull(argv[1], NULL, 10);
+	if (argc > 2)
+		reps = atoi(argv[2]);
+	if (!items || reps < 1 || reps > MAX_REPS) {
+		fprintf(stderr, "usage: queue [ITEMS] [REPS <= %d]\n",
+			MAX_REPS);
+		return 2;
+	}
+	printf("queue: 1 producer -> 1 consumer, median of %d interleaved "
+	       "runs; baseline: 2 pthreads, mutex + condvar queue\n", reps);
+	cap1 = scenario_local("queue_cap1", 1, ">=30", 30);
+	scenario_local("queue_cap1024", 1024, ">=80", 80);
+	scenario_remote();
+	scenario_asyncio(cap1);
+	scenario_go();
+	return 0;
+}
