@@ -31,17 +31,12 @@ struct coil_group {
 
 int coil_group_create(struct coil_group **out)
 {
-	struct coil_rt *rt = coil__tls_rt;
-	struct coil_group *g;
+	int err;
+	struct coil_group *g = coil__owned_alloc(sizeof(*g), &err);
 
-	if (!rt || !rt->current)
-		return -EPERM;
-	g = calloc(1, sizeof(*g));
-	if (!g)
-		return -ENOMEM;
-	g->rt = rt;
-	*out = g;
-	return 0;
+	if (g)
+		*out = g;
+	return err;
 }
 
 int coil_group_cancel(struct coil_group *g)

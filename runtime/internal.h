@@ -446,6 +446,13 @@ bool coil__wq_wake_one(struct coil__wq *wq, int res);
 /* Wake every waiter with @res; returns how many. */
 size_t coil__wq_wake_all(struct coil__wq *wq, int res);
 
+/*
+ * A zeroed object for the sync primitives, whose first member is the
+ * owning runtime (set here to the caller's). NULL with *@err = -EPERM (not
+ * in a task) or -ENOMEM. The caller frees it with free().
+ */
+void *coil__owned_alloc(size_t size, int *err);
+
 /* ------------------------------------------------- messages from afar */
 
 /*

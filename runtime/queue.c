@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -109,7 +110,7 @@ static inline size_t slot(const struct coil_queue *q, size_t i)
 
 static int buf_grow(struct coil_queue *q)
 {
-	size_t size = q->size * 2, i;
+	size_t size = q->size * 2, first;
 	void **buf;
 
 	if (q->cap && size > q->cap)
@@ -117,8 +118,10 @@ static int buf_grow(struct coil_queue *q)
 	buf = malloc(size * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
-	for (i = 0; i < q->len; i++)
-		buf[i] = q->buf[slot(q, i)];
+	/* The items wrap at most once: two copies put them in order. */
+	first = q->size - q->head < q->len ? q->size - q->head : q->len;
+	memcpy(buf, q->buf + q->head, first * sizeof(*buf));
+	memcpy(buf + first, q->buf, (q->len - first) * sizeof(*buf));
 	free(q->buf);
 	q->buf = buf;
 	q->size = size;

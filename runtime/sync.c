@@ -66,6 +66,25 @@ size_t coil__wq_wake_all(struct coil__wq *wq, int res)
 	return n;
 }
 
+void *coil__owned_alloc(size_t size, int *err)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_rt **obj;
+
+	if (!rt || !rt->current) {
+		*err = -EPERM;
+		return NULL;
+	}
+	obj = calloc(1, size);
+	if (!obj) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*obj = rt;
+	*err = 0;
+	return obj;
+}
+
 /* Common prologue: the running task, or an error for the caller. */
 static struct coil_task *running_or(int *err)
 {
@@ -85,17 +104,12 @@ struct coil_event {
 
 int coil_event_create(struct coil_event **out)
 {
-	struct coil_rt *rt = coil__tls_rt;
-	struct coil_event *ev;
+	int err;
+	struct coil_event *ev = coil__owned_alloc(sizeof(*ev), &err);
 
-	if (!rt || !rt->current)
-		return -EPERM;
-	ev = calloc(1, sizeof(*ev));
-	if (!ev)
-		return -ENOMEM;
-	ev->rt = rt;
-	*out = ev;
-	return 0;
+	if (ev)
+		*out = ev;
+	return err;
 }
 
 int coil_event_destroy(struct coil_event *ev)
@@ -204,17 +218,14 @@ struct coil_sem {
 
 int coil_sem_create(struct coil_sem **out, unsigned initial, unsigned max)
 {
-	struct coil_rt *rt = coil__tls_rt;
 	struct coil_sem *s;
+	int err;
 
-	if (!rt || !rt->current)
-		return -EPERM;
 	if (max && initial > max)
 		return -EINVAL;
-	s = calloc(1, sizeof(*s));
+	s = coil__owned_alloc(sizeof(*s), &err);
 	if (!s)
-		return -ENOMEM;
-	s->rt = rt;
+		return err;
 	s->value = initial;
 	s->max = max;
 	*out = s;
@@ -317,17 +328,12 @@ struct coil_mutex {
 
 int coil_mutex_create(struct coil_mutex **out)
 {
-	struct coil_rt *rt = coil__tls_rt;
-	struct coil_mutex *m;
+	int err;
+	struct coil_mutex *m = coil__owned_alloc(sizeof(*m), &err);
 
-	if (!rt || !rt->current)
-		return -EPERM;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->rt = rt;
-	*out = m;
-	return 0;
+	if (m)
+		*out = m;
+	return err;
 }
 
 int coil_mutex_destroy(struct coil_mutex *m)
@@ -418,17 +424,12 @@ struct coil_cond {
 
 int coil_cond_create(struct coil_cond **out)
 {
-	struct coil_rt *rt = coil__tls_rt;
-	struct coil_cond *c;
+	int err;
+	struct coil_cond *c = coil__owned_alloc(sizeof(*c), &err);
 
-	if (!rt || !rt->current)
-		return -EPERM;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->rt = rt;
-	*out = c;
-	return 0;
+	if (c)
+		*out = c;
+	return err;
 }
 
 int coil_cond_destroy(struct coil_cond *c)
