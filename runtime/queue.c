@@ -108,13 +108,12 @@ static inline size_t slot(const struct coil_queue *q, size_t i)
 	return s >= q->size ? s - q->size : s;
 }
 
-static int buf_grow(struct coil_queue *q)
+/* Grow into a new buffer, the items copied in order to its start. */
+static int buf_grow_copy(struct coil_queue *q, size_t size)
 {
-	size_t size = q->size * 2, first;
+	size_t first;
 	void **buf;
 
-	if (q->cap && size > q->cap)
-		size = q->cap;
 	buf = malloc(size * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
@@ -126,6 +125,30 @@ static int buf_grow(struct coil_queue *q)
 	q->buf = buf;
 	q->size = size;
 	q->head = 0;
+	return 0;
+}
+
+static int buf_grow(struct coil_queue *q)
+{
+	size_t old = q->size, size = old * 2, wrapped;
+	void **buf;
+
+	if (q->cap && size > q->cap)
+		size = q->cap;
+	wrapped = q->head + q->len > old ? q->head + q->len - old : 0;
+	if (wrapped > size - old)
+		return buf_grow_copy(q, size);
+	/*
+	 * realloc: large blocks are moved by mremap, without copying or
+	 * faulting the items in again. Items that wrapped go after the old
+	 * end, keeping them in order.
+	 */
+	buf = realloc(q->buf, size * sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf + old, buf, wrapped * sizeof(*buf));
+	q->buf = buf;
+	q->size = size;
 	return 0;
 }
 
