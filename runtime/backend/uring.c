@@ -152,21 +152,37 @@ static void uring_fini(struct coil_rt *rt)
 	io_uring_queue_exit(&rt->be.ring);
 }
 
-/* Dispatch every CQE in the ring, then release them in one store. */
+/*
+ * Dispatch every CQE in the ring. The tail is read once (acquire: the CQEs
+ * before it are visible) rather than per entry as io_uring_for_each_cqe
+ * does. Each CQE is copied out and released before it is dispatched, so a
+ * completion handler that itself has to reap (a full SQ meeting -EBUSY in
+ * submit()) never sees it twice. coil never sets up CQE32 rings.
+ */
 static unsigned reap(struct coil_rt *rt)
 {
-	struct io_uring *ring = &rt->be.ring;
+	struct io_uring_cq *cq = &rt->be.ring.cq;
+	unsigned head = *cq->khead;
+	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+	unsigned mask = cq->ring_mask, n = 0;
 	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
+	uint64_t ud;
+	unsigned flags;
+	int res;
 
-	io_uring_for_each_cqe(ring, head, cqe) {
+	while ((int)(tail - head) > 0) {
+		cqe = &cq->cqes[head & mask];
+		ud = cqe->user_data;
+		res = cqe->res;
+		flags = cqe->flags;
+		io_uring_smp_store_release(cq->khead, ++head);
 		n++;
-		coil__complete(rt, cqe->user_data, cqe->res, cqe->flags);
+		coil__complete(rt, ud, res, flags);
+		/* A nested reap may have moved the head past ours. */
+		if ((int)(*cq->khead - head) > 0)
+			head = *cq->khead;
 	}
-	if (n) {
-		io_uring_cq_advance(ring, n);
-		rt->stats.cqes_reaped += n;
-	}
+	rt->stats.cqes_reaped += n;
 	return n;
 }
 
