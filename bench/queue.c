@@ -484,19 +484,68 @@ static void scenario_asyncio(double coil_cap1)
 	       coil_unbounded * 1e6 / au >= 50 ? "yes" : "no");
 }
 
-static void scenario_go(void)
+/* Run bench/baselines/queue_chan.go; fills rates (items/s) or leaves 0. */
+static void run_go(uint64_t n, double *unbuf, double *c1, double *c1024)
 {
+	char cmd[1024], line[256], name[64];
+	double v;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "go run %s/queue_chan.go %" PRIu64
+		 " 2>/dev/null", BASELINES_DIR, n);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "RESULT name=%63s unit=items/s value=%lf",
+			   name, &v) != 2)
+			continue;
+		if (!strcmp(name, "go_cap0"))
+			*unbuf = v;
+		else if (!strcmp(name, "go_cap1"))
+			*c1 = v;
+		else if (!strcmp(name, "go_cap1024"))
+			*c1024 = v;
+	}
+	pclose(f);
+}
+
+static void go_line(const char *name, double coil, double go, double target)
+{
+	printf("RESULT name=%s unit=Mitems/s coil=%.2f base=%.2f ratio=%.2f "
+	       "target=\">=1x\" met=%s\n", name, coil, go / 1e6,
+	       coil * 1e6 / go, coil >= target ? "yes" : "no");
+}
+
+static void scenario_go(double coil_cap1, double coil_cap1024)
+{
+	double unbuf = 0, c1 = 0, c1024 = 0;
+
 	if (system("command -v go >/dev/null 2>&1") != 0) {
-		printf("go: skipped (no go toolchain installed)\n");
+		printf("go: skipped (no go toolchain; apt-get install "
+		       "golang-go to compare with Go channels)\n");
 		return;
 	}
-	printf("go: toolchain found, but no Go baseline is written yet: "
-	       "skipped\n");
+	run_go(items, &unbuf, &c1, &c1024);
+	if (!unbuf || !c1 || !c1024) {
+		printf("go: baseline failed to run: skipped\n");
+		return;
+	}
+	printf("go channels (%" PRIu64 " items, GOMAXPROCS=%d default)\n",
+	       items, 2);
+	printf("  unbuffered %8.2f Mitems/s; coil cap 1 %.2f: %.1fx\n",
+	       unbuf / 1e6, coil_cap1, coil_cap1 * 1e6 / unbuf);
+	printf("  cap 1      %8.2f Mitems/s; coil cap 1 %.2f: %.1fx\n",
+	       c1 / 1e6, coil_cap1, coil_cap1 * 1e6 / c1);
+	printf("  cap 1024   %8.2f Mitems/s; coil %.2f: %.1fx\n",
+	       c1024 / 1e6, coil_cap1024, coil_cap1024 * 1e6 / c1024);
+	go_line("queue_vs_go_unbuffered", coil_cap1, unbuf, unbuf / 1e6);
+	go_line("queue_vs_go_cap1024", coil_cap1024, c1024, c1024 / 1e6);
 }
 
 int main(int argc, char **argv)
 {
-	double cap1;
+	double cap1, cap1024;
 
 	if (argc > 1)
 		items = strtoull(argv[1], NULL, 10);
@@ -510,9 +559,9 @@ int main(int argc, char **argv)
 	printf("queue: 1 producer -> 1 consumer, median of %d interleaved "
 	       "runs; baseline: 2 pthreads, mutex + condvar queue\n", reps);
 	cap1 = scenario_local("queue_cap1", 1, ">=30", 30);
-	scenario_local("queue_cap1024", 1024, ">=80", 80);
+	cap1024 = scenario_local("queue_cap1024", 1024, ">=80", 80);
 	scenario_remote();
 	scenario_asyncio(cap1);
-	scenario_go();
+	scenario_go(cap1, cap1024);
 	return 0;
 }

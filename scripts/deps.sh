@@ -7,7 +7,8 @@
 # Usage: scripts/deps.sh [--required | --all]
 #   --required  only what building and testing needs (scripts/test.sh, CI)
 #   --all       also the optional tools (linux-perf, gnuplot-nox) that the
-#               benchmarks use when present; the default
+#               benchmarks use when present (golang-go: the Go channel
+#               baseline of bench/queue); the default
 #
 # As root it runs apt-get itself (apt-get update only when the install fails
 # without it). Otherwise it prints the one sudo command to run and exits 1.
@@ -23,7 +24,7 @@ required=(
 	'build-essential|gcc' libc6-dev meson ninja-build pkg-config
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
 )
-optional=(linux-perf gnuplot-nox)
+optional=(linux-perf gnuplot-nox golang-go)
 
 usage() {
 	echo "usage: scripts/deps.sh [--required | --all]" >&2
