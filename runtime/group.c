@@ -24,6 +24,7 @@ struct group_child {
 
 struct coil_group {
 	struct coil_rt *rt;
+	unsigned refs;  /* the owner's, plus one per child still running */
 	struct group_child *head, *tail; /* spawn order */
 	int error;     /* first child's failure, 0 while none */
 	bool stopping; /* failed or cancelled: no new children */
@@ -34,9 +35,17 @@ int coil_group_create(struct coil_group **out)
 	int err;
 	struct coil_group *g = coil__owned_alloc(sizeof(*g), &err);
 
-	if (g)
+	if (g) {
+		g->refs = 1;
 		*out = g;
+	}
 	return err;
+}
+
+static void group_unref(struct coil_group *g)
+{
+	if (--g->refs == 0)
+		free(g);
 }
 
 int coil_group_cancel(struct coil_group *g)
@@ -63,6 +72,8 @@ static void *child_main(void *arg)
 		g->error = (int)v;
 		coil_group_cancel(g);
 	}
+	/* A child the join could not collect may outlive the join. */
+	group_unref(g);
 	return ret;
 }
 
@@ -91,6 +102,7 @@ int coil_group_spawn_opts(struct coil_group *g,
 		free(c);
 		return err;
 	}
+	g->refs++;
 	if (g->tail)
 		g->tail->next = c;
 	else
@@ -124,6 +136,16 @@ int coil_group_join(struct coil_group *g)
 	/* g->head is re-read each time: a child may spawn siblings. */
 	while ((c = g->head)) {
 		ret = coil_join(c->task, NULL);
+		/*
+		 * -EDEADLK (the child joins us) or -EINVAL (someone else joins
+		 * or detached it): it was not collected and still runs. Let it
+		 * free itself; its reference keeps the group alive meanwhile.
+		 */
+		if (ret == -EDEADLK || ret == -EINVAL) {
+			coil_detach(c->task);
+			if (!g->error)
+				g->error = ret;
+		}
 		/* Unlink before cancelling others: the handle is gone now. */
 		g->head = c->next;
 		if (!g->head)
@@ -136,6 +158,6 @@ int coil_group_join(struct coil_group *g)
 			coil_group_cancel(g);
 	}
 	ret = self->cancelled ? -ECANCELED : timed_out ? -ETIMEDOUT : g->error;
-	free(g);
+	group_unref(g);
 	return ret;
 }

@@ -35,7 +35,28 @@ struct coil__inbox {
 	bool closing;               /* do not re-arm: the runtime ends */
 	uint64_t efd_value;         /* the armed read's buffer */
 	struct coil__op op;         /* the armed read */
+	/*
+	 * Names the MSG_RING SQEs other runtimes send us, in *their* rings:
+	 * its callback (run by the sender) falls back to the eventfd if the
+	 * kernel could not post the message (our CQ full, ring exiting).
+	 * Read-only after init, so any number of senders may share it.
+	 */
+	struct coil__op msg_op;
 };
+
+static void msg_ring_done(struct coil_rt *rt, struct coil__op *op, int res,
+			  unsigned flags)
+{
+	struct coil__inbox *ib = COIL__CONTAINER_OF(op, struct coil__inbox,
+						    msg_op);
+	uint64_t one = 1;
+
+	(void)rt;
+	(void)flags;
+	if (res < 0)
+		while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+}
 
 static bool probe_msg_ring(struct coil_rt *rt)
 {
@@ -63,6 +84,7 @@ int coil__inbox_init(struct coil_rt *rt)
 	pthread_mutex_init(&ib->lock, NULL);
 	ib->ring_fd = rt->be.ring.ring_fd;
 	ib->msg_ring = probe_msg_ring(rt);
+	ib->msg_op.cb = msg_ring_done;
 	rt->inbox = ib;
 	return 0;
 }
@@ -132,7 +154,9 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 		if (sqe) {
 			io_uring_prep_msg_ring(sqe, ib->ring_fd, 0,
 					       COIL__UD_INBOX, 0);
-			io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
+			io_uring_sqe_set_data64(sqe,
+						(uint64_t)(uintptr_t)&ib->msg_op);
+			me->be.inflight++;
 			goto out_unlock;
 		}
 	}
@@ -182,10 +206,12 @@ void coil__inbox_fini(struct coil_rt *rt)
 	/* Wait out a sender still inside coil__inbox_send(). */
 	pthread_mutex_lock(&ib->lock);
 	pthread_mutex_unlock(&ib->lock);
-	/* Messages that came too late: every one is a single allocation. */
+	/* Messages that came too late (each a single allocation, or on a
+	 * stack that no longer runs): drop them. */
 	for (m = ib->head; m; m = next) {
 		next = m->next;
-		free(m);
+		if (!m->on_stack)
+			free(m);
 	}
 	close(ib->efd);
 	pthread_mutex_destroy(&ib->lock);
@@ -229,7 +255,12 @@ static void *worker_main(void *arg)
 	for (;;) {
 		while (!p->head && !p->stop)
 			pthread_cond_wait(&p->cv, &p->lock);
-		if (!p->head)
+		/*
+		 * Stopping: normally nothing is queued (every caller waited for
+		 * its job); after a fatal ring error, queued jobs belong to
+		 * abandoned tasks and are not run.
+		 */
+		if (p->stop || !p->head)
 			break;
 		j = p->head;
 		p->head = j->next;
@@ -348,6 +379,7 @@ int coil_offload(coil_fn fn, void *arg, void **result)
 	p = self->rt->pool;
 	memset(&j, 0, sizeof(j));
 	j.msg.run = job_done;
+	j.msg.on_stack = true;
 	j.rt = self->rt;
 	j.task = self;
 	j.fn = fn;

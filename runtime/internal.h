@@ -462,6 +462,7 @@ void *coil__owned_alloc(size_t size, int *err);
 struct coil__msg {
 	struct coil__msg *next;
 	void (*run)(struct coil_rt *rt, struct coil__msg *m);
+	bool on_stack; /* not malloc'ed: never freed by the inbox */
 };
 
 /* Queue @m for @rt's loop and wake it. Callable from any thread. */

@@ -238,6 +238,7 @@ static int put_remote(struct coil_queue *q, void *item, bool close)
 	if (!qm)
 		return -ENOMEM;
 	qm->msg.run = queue_msg_run;
+	qm->msg.on_stack = false;
 	qm->q = q;
 	qm->item = item;
 	qm->close = close;

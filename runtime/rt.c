@@ -364,8 +364,11 @@ static int run_loop(struct coil_rt *rt)
 	coil__inbox_arm(rt);
 	while (rt->all) {
 		ret = loop_turn(rt);
-		if (ret == -EDEADLK)
+		if (ret == -EDEADLK) {
+			/* Still hand queued MSG_RING wake-ups to the kernel. */
+			rt->backend->poll(rt, false, COIL__NEVER);
 			return ret;
+		}
 		if (ret < 0) {
 			coil__log(rt, "coil: fatal ring error: %s; "
 				  "abandoning %llu task(s)", strerror(-ret),

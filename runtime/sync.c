@@ -156,6 +156,7 @@ int coil_event_set(struct coil_event *ev)
 	if (!em)
 		return -ENOMEM;
 	em->msg.run = event_msg_run;
+	em->msg.on_stack = false;
 	em->ev = ev;
 	coil__inbox_send(ev->rt, &em->msg);
 	return 0;
@@ -313,6 +314,7 @@ int coil_sem_release(struct coil_sem *s)
 	if (!sm)
 		return -ENOMEM;
 	sm->msg.run = sem_msg_run;
+	sm->msg.on_stack = false;
 	sm->s = s;
 	coil__inbox_send(s->rt, &sm->msg);
 	return 0;

@@ -302,6 +302,56 @@ static void test_group_join_waits_for_child_spawned_during_join(void **state)
 	run_main(body_child_spawns, NULL);
 }
 
+/*
+ * Regression: a child that joins the task running coil_group_join() cannot
+ * be collected (-EDEADLK); the group must stay alive until that child ends
+ * (it used to be freed under the child: use-after-free under ASan).
+ */
+static struct coil_task *uncollected_parent;
+static int uncollected_child_join = 1;
+
+static void *child_joins_parent(void *arg)
+{
+	(void)arg;
+	uncollected_child_join = coil_join(uncollected_parent, NULL);
+	return PTR(-EIO);
+}
+
+static void *parent_with_group(void *arg)
+{
+	struct coil_group *g;
+	int *ret = arg;
+
+	if (coil_group_create(&g))
+		return FAILED;
+	if (coil_group_spawn(g, child_joins_parent, NULL))
+		return FAILED;
+	coil_yield(); /* the child now joins us */
+	*ret = coil_group_join(g);
+	return NULL;
+}
+
+static void *body_uncollected_child(void *arg)
+{
+	int ret = 1;
+
+	(void)arg;
+	CHECK_EQ(coil_spawn(&uncollected_parent, parent_with_group, &ret), 0);
+	CHECK_EQ(coil_sleep(MS(30)), 0);
+	/* The parent's join could not collect its child: it says so. */
+	CHECK_EQ(ret, -EDEADLK);
+	/* The child's join of the parent completed once the parent ended. */
+	CHECK_EQ(uncollected_child_join, 0);
+	return NULL;
+}
+
+static void test_group_join_of_child_joining_parent_keeps_group_alive(
+	void **state)
+{
+	(void)state;
+	run_main(body_uncollected_child, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +363,8 @@ int main(void)
 		cmocka_unit_test(test_group_spawn_into_failing_group_is_ecanceled),
 		cmocka_unit_test(test_group_cancel_cancels_every_child),
 		cmocka_unit_test(test_group_join_waits_for_child_spawned_during_join),
+		cmocka_unit_test(
+			test_group_join_of_child_joining_parent_keeps_group_alive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -192,8 +192,10 @@ int coil_group_cancel(struct coil_group *g);
  * coil_group_join - leave the group: wait for every child, free @g and
  * return 0 or the first child's failure (a negative errno). If the caller
  * is cancelled while waiting, every child is cancelled and waited for, and
- * -ECANCELED is returned. @g is freed whatever is returned (except -EINVAL
- * and -EPERM).
+ * -ECANCELED is returned. A child that cannot be joined from here (it
+ * joins the caller: -EDEADLK; another task joins it: -EINVAL) is left to
+ * finish on its own and that error is returned; the group lives until its
+ * last child ends. The caller must not use @g after this call.
  */
 int coil_group_join(struct coil_group *g);
 
