@@ -88,6 +88,20 @@ static inline uint64_t bench_parse_count(const char *prog, const char *s,
 }
 
 /*
+ * Format @v for a RESULT line: no exponent, about four significant digits
+ * (3.142, 271.8, 60283). Returns @buf.
+ */
+static inline const char *bench_fmt(char *buf, size_t cap, double v)
+{
+	double a = v < 0 ? -v : v;
+	int decimals = a >= 1000 || a == 0 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 :
+		       a >= 1 ? 3 : 4;
+
+	snprintf(buf, cap, "%.*f", decimals, v);
+	return buf;
+}
+
+/*
  * The machine-readable line; see the top of this file. @extra (may be
  * NULL) is appended as it is: more key=value pairs.
  */
@@ -96,9 +110,13 @@ static inline void bench_result_x(const char *name, const char *unit,
 				  const char *target, const char *met,
 				  const char *extra)
 {
-	printf("RESULT name=%s unit=%s coil=%.4g base=%.4g ratio=%.3g "
-	       "target=\"%s\" met=%s%s%s\n", name, unit, coil, base, ratio,
-	       target, met, extra ? " " : "", extra ? extra : "");
+	char c[32], b[32], r[32];
+
+	printf("RESULT name=%s unit=%s coil=%s base=%s ratio=%s "
+	       "target=\"%s\" met=%s%s%s\n", name, unit,
+	       bench_fmt(c, sizeof(c), coil), bench_fmt(b, sizeof(b), base),
+	       bench_fmt(r, sizeof(r), ratio), target, met, extra ? " " : "",
+	       extra ? extra : "");
 	fflush(stdout);
 }
 
