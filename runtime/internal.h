@@ -563,6 +563,15 @@ int coil__suspend_until(struct coil_task *self, const char *what,
  */
 static inline int coil__check_cancel(const struct coil_task *t);
 
+void coil__reap_exited_slow(struct coil_rt *rt);
+
+/* Free the stack of the task that exited just before we got the CPU. */
+static inline void coil__reap_exited(struct coil_rt *rt)
+{
+	if (COIL__UNLIKELY(rt->exited != NULL))
+		coil__reap_exited_slow(rt);
+}
+
 /* Queue a task that has never run. */
 void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t);
 /* Leave a finished task's stack for the loop to free; never returns. */

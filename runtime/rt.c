@@ -118,6 +118,15 @@ static inline void switch_to(struct coil_rt *rt, struct coil_task *from_t,
 	coil__san_switch_begin(rt, from_t, to_t);
 	coil__ctx_switch(from, to);
 	coil__san_switch_end(rt, from_t);
+	coil__reap_exited(rt);
+}
+
+void coil__reap_exited_slow(struct coil_rt *rt)
+{
+	struct coil_task *t = rt->exited;
+
+	rt->exited = NULL;
+	coil__task_reap_exited(rt, t);
 }
 
 static inline struct coil_task *coil__runq_pop(struct coil_rt *rt)
@@ -212,11 +221,22 @@ int coil_yield(void)
 void coil__task_exit_switch(struct coil_task *self)
 {
 	struct coil_rt *rt = self->rt;
+	struct coil_task *next;
 
+	/*
+	 * A task cannot free the stack it runs on: whoever runs next does
+	 * (coil__reap_exited() after every switch). The main task goes back
+	 * to the loop, which must see it finish and cancel the others.
+	 */
 	rt->exited = self;
-	coil__san_exit_begin(rt, self);
-	rt->current = NULL;
-	coil__ctx_switch(&self->ctx, &rt->sched_ctx);
+	next = self->is_main ? NULL : next_for_task(rt);
+	coil__san_exit_begin(rt, next);
+	rt->current = next;
+	if (next) {
+		next->state = COIL__TASK_RUNNING;
+		rt->stats.switches++;
+	}
+	coil__ctx_switch(&self->ctx, next ? &next->ctx : &rt->sched_ctx);
 	__builtin_unreachable();
 }
 
@@ -227,12 +247,8 @@ static void run_ready(struct coil_rt *rt)
 
 	rt->turn_budget = rt->runq_len;
 	while ((t = next_this_turn(rt))) {
+		/* switch_to() frees the stack of a task that exited. */
 		switch_to(rt, NULL, t);
-		/* Back in the loop: a task exited, or the turn ran out. */
-		if (rt->exited) {
-			coil__task_reap_exited(rt, rt->exited);
-			rt->exited = NULL;
-		}
 	}
 }
 

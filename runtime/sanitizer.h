@@ -56,13 +56,17 @@ static inline void coil__san_task_start(void)
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 }
 
-/* A finished task leaves its stack for good: ASan drops its fake stack. */
+/*
+ * A finished task leaves its stack for good (ASan drops its fake stack)
+ * for @to, or the loop when @to is NULL.
+ */
 static inline void coil__san_exit_begin(struct coil_rt *rt,
-					struct coil_task *self)
+					struct coil_task *to)
 {
-	(void)self;
-	__sanitizer_start_switch_fiber(NULL, rt->sched_stack_lo,
-				       rt->sched_stack_size);
+	__sanitizer_start_switch_fiber(NULL,
+				       to ? to->stack.lo : rt->sched_stack_lo,
+				       to ? to->stack.size :
+					    rt->sched_stack_size);
 }
 
 /* A stack slot is handed to a new task: forget old frames' poison. */
@@ -94,10 +98,10 @@ static inline void coil__san_task_start(void)
 }
 
 static inline void coil__san_exit_begin(struct coil_rt *rt,
-					struct coil_task *self)
+					struct coil_task *to)
 {
 	(void)rt;
-	(void)self;
+	(void)to;
 }
 
 static inline void coil__san_stack_reuse(void *lo, size_t size)

@@ -104,6 +104,7 @@ static void task_entry(void *arg)
 	struct coil_rt *rt = t->rt;
 
 	coil__san_task_start();
+	coil__reap_exited(rt); /* we may follow a task that just ended */
 	t->result = t->fn(t->arg);
 	t->state = COIL__TASK_DONE;
 	all_unlink(rt, t);
