@@ -423,18 +423,28 @@ static void scenario_remote(void)
 	       "none", 0);
 }
 
-/* Run the asyncio baseline; fills the rates (items/s), 0 when skipped. */
-static void run_asyncio(uint64_t n, double *cap1, double *unbounded)
+/* The baselines' directory: COIL_BENCH_BASELINES overrides the built-in. */
+static const char *baselines_dir(void)
 {
-	char cmd[512], line[256], name[64];
 	const char *dir = getenv("COIL_BENCH_BASELINES");
+
+	return dir ? dir : BASELINES_DIR;
+}
+
+/*
+ * Run a baseline command that prints "RESULT name=N unit=items/s value=V"
+ * lines; values[i] gets the value named names[i] (0 when missing).
+ */
+static void run_baseline(const char *cmd, const char *const *names,
+			 double *values, int n)
+{
+	char line[256], name[64];
 	double v;
 	FILE *f;
+	int i;
 
-	*cap1 = *unbounded = 0;
-	snprintf(cmd, sizeof(cmd),
-		 "python3 %s/queue_asyncio.py %" PRIu64 " 3 2>/dev/null",
-		 dir ? dir : BASELINES_DIR, n);
+	for (i = 0; i < n; i++)
+		values[i] = 0;
 	f = popen(cmd, "r");
 	if (!f)
 		return;
@@ -442,12 +452,28 @@ static void run_asyncio(uint64_t n, double *cap1, double *unbounded)
 		if (sscanf(line, "RESULT name=%63s unit=items/s value=%lf",
 			   name, &v) != 2)
 			continue;
-		if (!strcmp(name, "asyncio_cap1"))
-			*cap1 = v;
-		else if (!strcmp(name, "asyncio_unbounded"))
-			*unbounded = v;
+		for (i = 0; i < n; i++) {
+			if (!strcmp(name, names[i]))
+				values[i] = v;
+		}
 	}
 	pclose(f);
+}
+
+/* Run the asyncio baseline; fills the rates (items/s), 0 when skipped. */
+static void run_asyncio(uint64_t n, double *cap1, double *unbounded)
+{
+	static const char *const names[] = { "asyncio_cap1",
+					     "asyncio_unbounded" };
+	double v[2];
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "python3 %s/queue_asyncio.py %" PRIu64 " 3 2>/dev/null",
+		 baselines_dir(), n);
+	run_baseline(cmd, names, v, 2);
+	*cap1 = v[0];
+	*unbounded = v[1];
 }
 
 static void scenario_asyncio(double coil_cap1)
@@ -484,30 +510,20 @@ static void scenario_asyncio(double coil_cap1)
 	       coil_unbounded * 1e6 / au >= 50 ? "yes" : "no");
 }
 
-/* Run bench/baselines/queue_chan.go; fills rates (items/s) or leaves 0. */
+/* Run bench/baselines/queue_chan.go; fills rates (items/s), 0 if not. */
 static void run_go(uint64_t n, double *unbuf, double *c1, double *c1024)
 {
-	char cmd[1024], line[256], name[64];
-	double v;
-	FILE *f;
+	static const char *const names[] = { "go_cap0", "go_cap1",
+					     "go_cap1024" };
+	double v[3];
+	char cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "go run %s/queue_chan.go %" PRIu64
-		 " 2>/dev/null", BASELINES_DIR, n);
-	f = popen(cmd, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "RESULT name=%63s unit=items/s value=%lf",
-			   name, &v) != 2)
-			continue;
-		if (!strcmp(name, "go_cap0"))
-			*unbuf = v;
-		else if (!strcmp(name, "go_cap1"))
-			*c1 = v;
-		else if (!strcmp(name, "go_cap1024"))
-			*c1024 = v;
-	}
-	pclose(f);
+		 " 2>/dev/null", baselines_dir(), n);
+	run_baseline(cmd, names, v, 3);
+	*unbuf = v[0];
+	*c1 = v[1];
+	*c1024 = v[2];
 }
 
 static void go_line(const char *name, double coil, double go, double target)
@@ -531,8 +547,8 @@ static void scenario_go(double coil_cap1, double coil_cap1024)
 		printf("go: baseline failed to run: skipped\n");
 		return;
 	}
-	printf("go channels (%" PRIu64 " items, GOMAXPROCS=%d default)\n",
-	       items, 2);
+	printf("go channels (%" PRIu64 " items, GOMAXPROCS default: every "
+	       "CPU)\n", items);
 	printf("  unbuffered %8.2f Mitems/s; coil cap 1 %.2f: %.1fx\n",
 	       unbuf / 1e6, coil_cap1, coil_cap1 * 1e6 / unbuf);
 	printf("  cap 1      %8.2f Mitems/s; coil cap 1 %.2f: %.1fx\n",
