@@ -29,9 +29,9 @@ build=${COIL_BUILD_DIR:-build}
 read -r -a setup_args <<<"${COIL_MESON_ARGS:-}"
 
 if [[ -f $build/meson-private/coredata.dat ]]; then
-	meson setup --reconfigure "$build" "${setup_args[@]}"
+	meson setup --reconfigure "$build" -Dtests=true "${setup_args[@]}"
 else
-	meson setup "$build" "${setup_args[@]}"
+	meson setup "$build" -Dtests=true "${setup_args[@]}"
 fi
 meson compile -C "$build"
 
