@@ -15,6 +15,7 @@
 
 #include "coil_config.h"
 #include "internal.h"
+#include "suspend.h"
 
 #if COIL_HAVE_VALGRIND_H
 #include <valgrind/memcheck.h>
@@ -156,7 +157,7 @@ int coil__op_finish(struct coil__op *op)
 		op->pending = 2;
 	}
 	rt->be.inflight += op->pending;
-	coil__suspend(self, op->what, op_unwait, op);
+	coil__suspend_inline(self, op->what, op_unwait, op);
 	return op_result(op);
 }
 

@@ -23,15 +23,14 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "sanitizer.h"
+#include "suspend.h"
 
 __thread struct coil_rt *coil__tls_rt __attribute__((tls_model("initial-exec")));
 
 /* Timers are checked every turn when idle, else every 16th turn. */
-#define COIL__BUSY_TIMER_CHECK 16
 
 /* Bumped by coil_dump_request(); each runtime remembers what it served. */
-static atomic_uint_fast64_t dump_requests;
+atomic_uint_fast64_t coil__dump_requests;
 
 /* ------------------------------------------------------------- logging */
 
@@ -100,46 +99,12 @@ static int normalize_options(struct coil_rt *rt, const struct coil_options *in)
 
 /* ---------------------------------------------------- switching tasks */
 
-/*
- * Every switch goes through here so the sanitizers hear about it. A NULL
- * task stands for the scheduler loop's context.
- */
-static inline void switch_to(struct coil_rt *rt, struct coil_task *from_t,
-			     struct coil_task *to_t)
-{
-	struct coil__ctx *from = from_t ? &from_t->ctx : &rt->sched_ctx;
-	struct coil__ctx *to = to_t ? &to_t->ctx : &rt->sched_ctx;
-
-	rt->current = to_t;
-	if (to_t) {
-		to_t->state = COIL__TASK_RUNNING;
-		rt->stats.switches++;
-	}
-	coil__san_switch_begin(rt, from_t, to_t);
-	coil__ctx_switch(from, to);
-	coil__san_switch_end(rt, from_t);
-	coil__reap_exited(rt);
-}
-
 void coil__reap_exited_slow(struct coil_rt *rt)
 {
 	struct coil_task *t = rt->exited;
 
 	rt->exited = NULL;
 	coil__task_reap_exited(rt, t);
-}
-
-static inline struct coil_task *coil__runq_pop(struct coil_rt *rt)
-{
-	struct coil_task *t = rt->runq_head;
-
-	if (t) {
-		rt->runq_head = t->next;
-		if (!rt->runq_head)
-			rt->runq_tail = NULL;
-		rt->runq_len--;
-	}
-	return t;
 }
 
 void coil__enqueue_new(struct coil_rt *rt, struct coil_task *t)
@@ -161,48 +126,17 @@ static inline struct coil_task *next_this_turn(struct coil_rt *rt)
 	return coil__runq_pop(rt);
 }
 
-/*
- * From a task whose turn budget is spent: start the next turn in place when
- * a trip through the loop would do nothing - no SQE to submit, no CQE or
- * kernel completion work waiting, no timer check due, no dump requested -
- * saving two context switches per hop between tasks that only talk to
- * each other (a queue's producer and consumer).
- */
-static inline struct coil_task *next_for_task(struct coil_rt *rt)
-{
-	if (COIL__UNLIKELY(!rt->turn_budget)) {
-		if (!rt->runq_len || !coil__backend_quiet(rt) ||
-		    (rt->timers.len &&
-		     rt->turns_unclocked >= COIL__BUSY_TIMER_CHECK) ||
-		    atomic_load_explicit(&dump_requests,
-					 memory_order_relaxed) != rt->dump_gen)
-			return NULL;
-		rt->stats.loop_turns++;
-		rt->turns_unclocked++;
-		rt->turn_budget = rt->runq_len;
-	}
-	rt->turn_budget--;
-	return coil__runq_pop(rt);
-}
-
+/* Out of line for everyone but the op path (which inlines sched.h). */
 int coil__suspend(struct coil_task *self, const char *what,
 		  coil__unwait_fn unwait, void *obj)
 {
-	struct coil_rt *rt = self->rt;
-
-	self->state = COIL__TASK_WAITING;
-	self->wait_what = what;
-	self->unwait = unwait;
-	self->wait_obj = obj;
-	switch_to(rt, self, next_for_task(rt));
-	return self->wake_res;
+	return coil__suspend_inline(self, what, unwait, obj);
 }
 
 int coil_yield(void)
 {
 	struct coil_task *self = coil__running();
 	struct coil_rt *rt;
-
 	int err;
 
 	if (!self)
@@ -213,7 +147,7 @@ int coil_yield(void)
 	rt = self->rt;
 	self->state = COIL__TASK_READY;
 	coil__runq_push(rt, self);
-	switch_to(rt, self, next_for_task(rt));
+	coil__switch_to(rt, self, coil__next_for_task(rt));
 	return 0;
 }
 
@@ -229,7 +163,7 @@ void coil__task_exit_switch(struct coil_task *self)
 	 * to the loop, which must see it finish and cancel the others.
 	 */
 	rt->exited = self;
-	next = self->is_main ? NULL : next_for_task(rt);
+	next = self->is_main ? NULL : coil__next_for_task(rt);
 	coil__san_exit_begin(rt, next);
 	rt->current = next;
 	if (next) {
@@ -248,7 +182,7 @@ static void run_ready(struct coil_rt *rt)
 	rt->turn_budget = rt->runq_len;
 	while ((t = next_this_turn(rt))) {
 		/* switch_to() frees the stack of a task that exited. */
-		switch_to(rt, NULL, t);
+		coil__switch_to(rt, NULL, t);
 	}
 }
 
@@ -256,7 +190,7 @@ static void run_ready(struct coil_rt *rt)
 
 static void serve_dump_request(struct coil_rt *rt)
 {
-	uint64_t gen = atomic_load_explicit(&dump_requests,
+	uint64_t gen = atomic_load_explicit(&coil__dump_requests,
 					    memory_order_relaxed);
 
 	if (COIL__UNLIKELY(gen != rt->dump_gen)) {
@@ -448,7 +382,7 @@ static int create_rt(const struct coil_options *opts, struct coil_rt **out)
 		goto out_free;
 	rt->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	rt->next_id = 1;
-	rt->dump_gen = atomic_load(&dump_requests);
+	rt->dump_gen = atomic_load(&coil__dump_requests);
 	note_thread_stack(rt);
 	/* Tasks start with the FP environment of the thread running coil_run. */
 	rt->fpstate = coil__ctx_fpstate();
@@ -535,7 +469,7 @@ const char *coil_backend_name(void)
 
 void coil_dump_request(void)
 {
-	atomic_fetch_add_explicit(&dump_requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&coil__dump_requests, 1, memory_order_relaxed);
 }
 
 static const char *const state_names[] = {
