@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "suspend.h"
 
 /* ---------------------------------------------------------- wait queues */
 
@@ -40,7 +41,7 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 	}
 	coil__wq_push(wq, n);
 	if (deadline == COIL__NEVER)
-		return coil__suspend(self, what, wq_unwait, n);
+		return coil__suspend_inline(self, what, wq_unwait, n);
 	ret = coil__suspend_until(self, what, wq_unwait, n, deadline);
 	if (ret == -ETIMEDOUT)
 		self->rt->stats.timeouts++;
