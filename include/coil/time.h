@@ -30,7 +30,9 @@ uint64_t coil_now(void);
 /*
  * coil_sleep - suspend the calling task for at least @ns nanoseconds.
  * coil_sleep(0) yields. Returns 0, -ECANCELED (cancelled), -ETIMEDOUT (an
- * enclosing deadline passed first), -EPERM (not in a task).
+ * enclosing deadline passed first), -ENOMEM (the timer heap could not grow;
+ * nothing waited), -EPERM (not in a task). A duration too large to add to
+ * the clock means "until cancelled".
  */
 int coil_sleep(uint64_t ns);
 
