@@ -8,6 +8,7 @@
 
 #include <coil/error.h>
 #include <coil/io.h>
+#include <coil/net.h>
 #include <coil/runtime.h>
 #include <coil/sync.h>
 #include <coil/task.h>

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coil/net.h - sockets for servers and clients: TCP and Unix listeners with
+ * (multishot) accept, connect by address or by name, buffered streams,
+ * zero-copy file sending, multishot receive into provided buffer rings, UDP.
+ *
+ * Conventions, as in coil/io.h:
+ *  - every call that waits suspends only the calling task and may return
+ *    -ECANCELED (the task was cancelled) or -ETIMEDOUT (its @timeout_ns or
+ *    an enclosing deadline scope passed); @timeout_ns < 0 means none;
+ *  - errors are negative errno values, results exactly the kernel's;
+ *  - sockets coil creates are SOCK_CLOEXEC and blocking (io_uring waits for
+ *    readiness itself); TCP sockets get TCP_NODELAY (request/response
+ *    traffic; turn it off with coil_tcp_set_nodelay());
+ *  - no call ever raises SIGPIPE: sends use MSG_NOSIGNAL, and a peer that
+ *    has gone is -EPIPE or -ECONNRESET.
+ *
+ * Name resolution (getaddrinfo) runs on the runtime's offload threads, never
+ * on the ring's thread. A name that does not resolve is -COIL_ENONAME.
+ */
+#ifndef COIL_NET_H
+#define COIL_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct addrinfo;
+
+/*
+ * The error for "this host name has no address" (getaddrinfo's EAI_NONAME,
+ * EAI_NODATA, EAI_ADDRFAMILY): -COIL_ENONAME, i.e. -ENXIO, "No such device
+ * or address". Other resolver failures: EAI_AGAIN -> -EAGAIN, EAI_MEMORY ->
+ * -ENOMEM, EAI_SERVICE/EAI_BADFLAGS/EAI_FAMILY -> -EINVAL, EAI_SYSTEM -> the
+ * errno it carries, anything else -> -EIO.
+ */
+#define COIL_ENONAME 6 /* ENXIO */
+
+/* ------------------------------------------------------------ addresses */
+
+/*
+ * coil_addr_parse - a numeric IPv4 or IPv6 address (no name lookup) and a
+ * port into @ss. "[::1]" brackets are accepted; NULL or "" means "::".
+ * Returns 0, or -EINVAL when @host is not a numeric address. Never suspends.
+ */
+int coil_addr_parse(const char *host, uint16_t port,
+		    struct sockaddr_storage *ss, socklen_t *len);
+
+/*
+ * coil_addr_format - "127.0.0.1:80", "[::1]:80" or a Unix path into @buf.
+ * Returns the length written (without the NUL), -ENOSPC when @size is too
+ * small (@buf then holds a truncated string), -EAFNOSUPPORT for other
+ * families.
+ */
+int coil_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+		     size_t size);
+
+/*
+ * coil_resolve - getaddrinfo(@host, @service) on the offload pool; the
+ * calling task suspends until it returns. @family: AF_UNSPEC, AF_INET or
+ * AF_INET6; @socktype: SOCK_STREAM or SOCK_DGRAM. Numeric hosts are
+ * converted in place without a thread hop. On success *@out is a list the
+ * caller frees with freeaddrinfo(). Returns 0, -COIL_ENONAME and the codes
+ * above, -ECANCELED/-ETIMEDOUT (the lookup thread finishes in the
+ * background; its result is freed), -EPERM outside a task.
+ */
+int coil_resolve(const char *host, const char *service, int family,
+		 int socktype, struct addrinfo **out);
+
+/* ------------------------------------------------------------ listeners */
+
+/* Listener options; a zeroed struct (or NULL) gives the defaults. */
+struct coil_listen_opts {
+	int backlog;       /* listen(2) backlog; 0: SOMAXCONN */
+	bool reuseport;    /* SO_REUSEPORT: one listener per thread-per-core */
+	bool no_reuseaddr; /* SO_REUSEADDR is set unless this is true */
+	bool v6only;       /* "::" accepts IPv6 only (default: dual-stack) */
+	bool no_nodelay;   /* accepted TCP sockets get TCP_NODELAY unless set */
+	bool no_multishot; /* single-shot accept even where multishot works */
+};
+
+struct coil_listener;
+
+/*
+ * coil_tcp_listen - a TCP listener on @host:@port. @host NULL, "" or "::":
+ * every address, dual-stack (IPv4 clients appear as ::ffff:a.b.c.d), or
+ * 0.0.0.0 where the machine has no IPv6. A host name is resolved (the
+ * first address is used; the call then suspends, so it must run in a
+ * task). @port 0 picks a free port: see coil_listener_addr().
+ * Returns 0 with *@out set (free with coil_listener_close()), or
+ * -EADDRINUSE, -EACCES, -EINVAL, -ENOMEM, a resolution error, ...
+ */
+int coil_tcp_listen(const char *host, uint16_t port,
+		    const struct coil_listen_opts *opts,
+		    struct coil_listener **out);
+
+/*
+ * coil_unix_listen - a Unix stream listener at @path; a leading '@' names
+ * an abstract socket (Linux). A stale socket file at @path is not removed:
+ * -EADDRINUSE (unlink it first if you own it). coil_listener_close()
+ * unlinks a path it bound. Returns 0 or a negative errno.
+ */
+int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
+		     struct coil_listener **out);
+
+/*
+ * coil_listener_accept - the next connection: returns its fd (the caller
+ * owns it) or a negative errno. @peer/@peerlen may be NULL; when given,
+ * the peer's address is filled in.
+ *
+ * Multishot accept (kernel 5.19+, probed) keeps one accept armed in the
+ * kernel; connections that arrive while no task is accepting wait in a
+ * small queue, and the accept is re-armed when the kernel ends it. Running
+ * out of descriptors (EMFILE, ENFILE) or memory (ENOBUFS, ENOMEM) never
+ * reaches the caller and never spins: the listener backs off (1 ms
+ * doubling to 1 s, counted in coil_listener_stats()) while existing
+ * connections keep being served, and resumes by itself. Errors: -EBADF
+ * after coil_listener_close(), -ECANCELED, -ETIMEDOUT, -EPERM outside a
+ * task, and the kernel's own (-EINVAL, ...). Several tasks may accept on
+ * one listener; they are served in FIFO order.
+ */
+int coil_listener_accept(struct coil_listener *l,
+			 struct sockaddr_storage *peer, socklen_t *peerlen,
+			 int64_t timeout_ns);
+
+/* The listener's bound address (to learn the port after @port 0). */
+int coil_listener_addr(const struct coil_listener *l,
+		       struct sockaddr_storage *ss, socklen_t *len);
+/* The listening socket's fd (owned by the listener). */
+int coil_listener_fd(const struct coil_listener *l);
+
+struct coil_listener_stats {
+	uint64_t accepted; /* connections handed to callers */
+	uint64_t arms;     /* accept SQEs submitted (multishot: re-arms + 1) */
+	uint64_t backoffs; /* pauses taken after EMFILE/ENFILE/ENOBUFS/ENOMEM */
+	bool multishot;    /* multishot accept is in use */
+};
+void coil_listener_stats(const struct coil_listener *l,
+			 struct coil_listener_stats *out);
+
+/*
+ * coil_listener_close - stop listening: the armed accept is cancelled,
+ * connections already queued are closed, tasks waiting in
+ * coil_listener_accept() get -EBADF, the socket is closed (and a Unix path
+ * unlinked), and @l is freed. May suspend (to reap the cancelled accept)
+ * when called from a task; from outside a task only a listener with no
+ * accept in flight may be closed (else -EBUSY and nothing is freed).
+ * Returns 0 or -EBUSY. NULL is a no-op.
+ */
+int coil_listener_close(struct coil_listener *l);
+
+/* ------------------------------------------------------------- connect */
+
+/*
+ * coil_tcp_connect - connect to @host:@port. @host is a numeric address or
+ * a name resolved with coil_resolve(); every address it resolves to is
+ * tried in turn (in the resolver's order, which prefers IPv6 where it is
+ * routable) with @timeout_ns per attempt (a linked timeout on the
+ * IORING_OP_CONNECT). Returns the connected fd, or the last attempt's
+ * error (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, ...), -COIL_ENONAME,
+ * -ECANCELED, -EPERM outside a task. An enclosing deadline bounds the
+ * whole call.
+ */
+int coil_tcp_connect(const char *host, uint16_t port, int64_t timeout_ns);
+
+/*
+ * coil_connect_addr - a new socket of @type (SOCK_STREAM, SOCK_DGRAM)
+ * connected to @addr. Returns its fd or a negative errno (the socket is
+ * closed on failure).
+ */
+int coil_connect_addr(const struct sockaddr *addr, socklen_t addrlen,
+		      int type, int64_t timeout_ns);
+
+/* coil_unix_connect - a Unix stream socket connected to @path ('@': abstract). */
+int coil_unix_connect(const char *path, int64_t timeout_ns);
+
+/* TCP_NODELAY on or off. Returns 0 or a negative errno. */
+int coil_tcp_set_nodelay(int fd, bool on);
+
+/* ------------------------------------------------------------ sending */
+
+/*
+ * coil_send_all - send all @len bytes, looping over short sends. Returns
+ * @len, or a negative errno with *@done (if not NULL) the bytes sent
+ * before it (-EPIPE / -ECONNRESET when the peer has gone).
+ */
+ssize_t coil_send_all(int fd, const void *buf, size_t len, size_t *done,
+		      int64_t timeout_ns);
+
+/*
+ * coil_sendfile - copy @count bytes of @file_fd from offset @off to the
+ * socket @sock without passing them through user memory: IORING_OP_SPLICE
+ * file -> pipe -> socket, through a pipe the call owns. Stops early at end
+ * of file. Returns the bytes sent, or a negative errno with *@done (if not
+ * NULL) the bytes sent before it.
+ */
+ssize_t coil_sendfile(int sock, int file_fd, int64_t off, size_t count,
+		      size_t *done, int64_t timeout_ns);
+
+/* ------------------------------------------------------- buffered streams */
+
+/*
+ * A buffered reader and writer over a connected socket (or a pipe). The
+ * stream does not own the fd: coil_stream_destroy() frees the buffers only.
+ * One task at a time may read, and one at a time may write.
+ */
+struct coil_stream;
+
+/*
+ * coil_stream_create - wrap @fd with a read buffer of @bufsize bytes (0:
+ * 16 KiB), which grows up to the largest @max a read asks for, and a write
+ * buffer of the same size. Returns 0 or -ENOMEM / -EINVAL. Never suspends.
+ */
+int coil_stream_create(int fd, size_t bufsize, struct coil_stream **out);
+void coil_stream_destroy(struct coil_stream *s);
+int coil_stream_fd(const struct coil_stream *s);
+
+/*
+ * coil_stream_read_until - read up to and including the first @delim,
+ * copying at most @max bytes into @buf. Returns the length (the delimiter
+ * included); at end of input, what is left without a delimiter (0 when
+ * nothing is). -EMSGSIZE when @max bytes arrive without a delimiter:
+ * nothing is consumed, the data stays buffered for the next call. Other
+ * errors: the socket's, -ECANCELED, -ETIMEDOUT; buffered data is kept.
+ */
+ssize_t coil_stream_read_until(struct coil_stream *s, int delim, void *buf,
+			       size_t max, int64_t timeout_ns);
+/* coil_stream_read_line - coil_stream_read_until(s, '\n', ...). */
+ssize_t coil_stream_read_line(struct coil_stream *s, void *buf, size_t max,
+			      int64_t timeout_ns);
+
+/*
+ * coil_stream_read_exact - exactly @n bytes into @buf. Returns @n, 0 at end
+ * of input with nothing buffered, -ENODATA when input ends after fewer than
+ * @n bytes (they stay buffered: coil_stream_read() returns them), or an
+ * error as above.
+ */
+ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
+			       int64_t timeout_ns);
+
+/*
+ * coil_stream_read - whatever is buffered, else one receive: 1..@len bytes,
+ * 0 at end of input, or an error.
+ */
+ssize_t coil_stream_read(struct coil_stream *s, void *buf, size_t len,
+			 int64_t timeout_ns);
+
+/*
+ * Zero-copy access for parsers: coil_stream_peek() returns the buffered
+ * bytes (valid until the next call on @s) in *@data and their count;
+ * coil_stream_fill() receives more (returns the count added, 0 at end of
+ * input, -ENOBUFS when @max buffered bytes are already held, or an error);
+ * coil_stream_consume() drops @n bytes from the front.
+ */
+size_t coil_stream_peek(const struct coil_stream *s, const char **data);
+ssize_t coil_stream_fill(struct coil_stream *s, size_t max,
+			 int64_t timeout_ns);
+void coil_stream_consume(struct coil_stream *s, size_t n);
+
+/*
+ * coil_stream_write - append to the write buffer, sending when it fills.
+ * Returns @len or a negative errno (what was accepted before the error
+ * may have been sent). coil_stream_flush() sends what is buffered:
+ * returns 0 or a negative errno.
+ */
+ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
+			  int64_t timeout_ns);
+int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns);
+
+/* ------------------------------------- provided buffers + multishot recv */
+
+/*
+ * A ring of @nbufs receive buffers of @bufsize bytes each, registered with
+ * the kernel (IORING_REGISTER_PBUF_RING, 5.19+): a receive takes a buffer
+ * only when data arrives, so idle connections pin none. One bufring serves
+ * any number of connections of its runtime. @nbufs must be a power of two
+ * (1..32768). Returns 0, -EOPNOTSUPP where the kernel lacks buffer rings,
+ * -EINVAL, -ENOMEM, -EPERM outside coil_run(). Destroy only after every
+ * coil_recvq using it is closed (else -EBUSY).
+ */
+struct coil_bufring;
+int coil_bufring_create(unsigned nbufs, size_t bufsize,
+			struct coil_bufring **out);
+int coil_bufring_destroy(struct coil_bufring *br);
+
+/* A received buffer: @data/@len are valid until coil_buf_release(). */
+struct coil_buf {
+	char *data;
+	size_t len;
+	uint16_t id; /* the buffer's index in its ring */
+};
+
+/*
+ * A multishot receive on one socket (IORING_RECV_MULTISHOT, 6.0+; a
+ * single-shot buffer-select receive on older kernels): one SQE delivers
+ * every chunk the socket receives into buffers of @br, in order.
+ */
+struct coil_recvq;
+int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
+
+/*
+ * coil_recvq_next - the next chunk, in arrival order: returns its length
+ * (> 0) with @buf filled in (hand it back with coil_buf_release()), 0 at
+ * end of input, or a negative errno. When the kernel runs out of buffers
+ * it ends the multishot receive with no data lost; the receive is re-armed
+ * once a buffer is released, so every byte is still delivered in order.
+ * Hold buffers briefly: a task that keeps every buffer of the ring and
+ * waits for more waits until its timeout.
+ */
+ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
+			int64_t timeout_ns);
+/* Give @buf back to its ring (and so to the kernel). */
+void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf);
+/*
+ * coil_recvq_close - cancel the receive, wait for its last completion
+ * (suspends), give back any chunk not yet read, free @q. The fd stays open.
+ * Returns 0. NULL is a no-op.
+ */
+int coil_recvq_close(struct coil_recvq *q);
+
+/* ---------------------------------------------------------------- UDP */
+
+/*
+ * coil_udp_bind - a UDP socket bound to @host:@port (numeric; NULL: "::",
+ * dual-stack). @reuseport sets SO_REUSEPORT. Returns the fd or a negative
+ * errno. Never suspends.
+ */
+int coil_udp_bind(const char *host, uint16_t port, bool reuseport);
+/* coil_udp_connect - a UDP socket connected to @host:@port (resolved). */
+int coil_udp_connect(const char *host, uint16_t port);
+
+/* One datagram to @to (sendmsg). Returns bytes sent or a negative errno. */
+ssize_t coil_sendto(int fd, const void *buf, size_t len,
+		    const struct sockaddr *to, socklen_t tolen,
+		    int64_t timeout_ns);
+/*
+ * One datagram (recvmsg): returns its length (MSG_TRUNC: the datagram was
+ * longer than @len and was cut), with the sender in @from/@fromlen if not
+ * NULL.
+ */
+ssize_t coil_recvfrom(int fd, void *buf, size_t len,
+		      struct sockaddr_storage *from, socklen_t *fromlen,
+		      int64_t timeout_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COIL_NET_H */
