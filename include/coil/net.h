@@ -132,6 +132,8 @@ int coil_listener_accept(struct coil_listener *l,
 /* The listener's bound address (to learn the port after @port 0). */
 int coil_listener_addr(const struct coil_listener *l,
 		       struct sockaddr_storage *ss, socklen_t *len);
+/* The bound TCP port (host order), or -EINVAL (e.g. a Unix listener). */
+int coil_listener_port(const struct coil_listener *l);
 /* The listening socket's fd (owned by the listener). */
 int coil_listener_fd(const struct coil_listener *l);
 
@@ -340,9 +342,9 @@ ssize_t coil_sendto(int fd, const void *buf, size_t len,
 		    const struct sockaddr *to, socklen_t tolen,
 		    int64_t timeout_ns);
 /*
- * One datagram (recvmsg): returns its length (MSG_TRUNC: the datagram was
- * longer than @len and was cut), with the sender in @from/@fromlen if not
- * NULL.
+ * One datagram (recvmsg with MSG_TRUNC): returns the datagram's full
+ * length, with the sender in @from/@fromlen if not NULL. A result larger
+ * than @len means the datagram was cut: only @len bytes were stored.
  */
 ssize_t coil_recvfrom(int fd, void *buf, size_t len,
 		      struct sockaddr_storage *from, socklen_t *fromlen,

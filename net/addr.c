@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net/addr.c - addresses: numeric parsing and formatting, and name
+ * resolution on the offload pool.
+ *
+ * getaddrinfo() may block for seconds (DNS, /etc/nsswitch.conf modules), so
+ * a name is never resolved on the ring's thread. The lookup runs in a small
+ * detached task that calls coil_offload(); the caller waits for that task
+ * with its own timeout and cancellation, so a caller that gives up returns
+ * at once while the lookup finishes in the background and frees its result.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coil/sync.h"
+#include "coil/task.h"
+#include "internal.h"
+#include "net.h"
+
+int coil__socket(int family, int type, bool nodelay)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (nodelay && (family == AF_INET || family == AF_INET6) &&
+	    type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	return fd;
+}
+
+int coil__unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	size_t len;
+
+	if (!path || !*path)
+		return -EINVAL;
+	len = strlen(path);
+	if (len >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len);
+	/* Abstract names start with a NUL and are not NUL-terminated. */
+	if (path[0] == '@') {
+		sun->sun_path[0] = '\0';
+		return (int)(offsetof(struct sockaddr_un, sun_path) + len);
+	}
+	return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+int coil__gai_error(int eai, int saved_errno)
+{
+	switch (eai) {
+	case 0:
+		return 0;
+	case EAI_NONAME:
+	case EAI_NODATA:
+	case EAI_ADDRFAMILY:
+		return -COIL_ENONAME;
+	case EAI_AGAIN:
+		return -EAGAIN;
+	case EAI_MEMORY:
+		return -ENOMEM;
+	case EAI_SERVICE:
+	case EAI_BADFLAGS:
+	case EAI_FAMILY:
+	case EAI_SOCKTYPE:
+		return -EINVAL;
+	case EAI_SYSTEM:
+		return saved_errno ? -saved_errno : -EIO;
+	default:
+		return -EIO;
+	}
+}
+
+/* Strip "[...]" around an IPv6 literal into @buf; NULL/"" becomes "::". */
+static const char *unbracket(const char *host, char *buf, size_t size)
+{
+	size_t len;
+
+	if (!host || !*host)
+		return "::";
+	len = strlen(host);
+	if (host[0] != '[' || host[len - 1] != ']' || len - 2 >= size)
+		return host;
+	memcpy(buf, host + 1, len - 2);
+	buf[len - 2] = '\0';
+	return buf;
+}
+
+/* getaddrinfo() for numeric hosts only: never blocks. */
+static int numeric_ai(const char *host, const char *service, int family,
+		      int socktype, int flags, struct addrinfo **out)
+{
+	struct addrinfo hints;
+	char buf[INET6_ADDRSTRLEN + 16];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = socktype;
+	hints.ai_flags = flags | AI_NUMERICHOST | AI_NUMERICSERV;
+	return getaddrinfo(unbracket(host, buf, sizeof(buf)), service, &hints,
+			   out);
+}
+
+int coil_addr_parse(const char *host, uint16_t port,
+		    struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo *ai;
+	char service[8];
+
+	if (!ss || !len)
+		return -EINVAL;
+	snprintf(service, sizeof(service), "%u", port);
+	if (numeric_ai(host, service, AF_UNSPEC, SOCK_STREAM, AI_PASSIVE,
+		       &ai) != 0)
+		return -EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int format_unix(const struct sockaddr_un *sun, socklen_t len,
+		       char *buf, size_t size)
+{
+	size_t off = offsetof(struct sockaddr_un, sun_path), n;
+
+	if (len <= off)
+		return snprintf(buf, size, "(unnamed)");
+	n = len - off;
+	if (sun->sun_path[0] == '\0') /* abstract: '@' + the name */
+		return snprintf(buf, size, "@%.*s", (int)(n - 1),
+				sun->sun_path + 1);
+	return snprintf(buf, size, "%.*s", (int)strnlen(sun->sun_path, n),
+			sun->sun_path);
+}
+
+int coil_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+		     size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!sa || !buf || !size)
+		return -EINVAL;
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		n = snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		n = snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
+		break;
+	}
+	case AF_UNIX:
+		n = format_unix((const void *)sa, len, buf, size);
+		break;
+	default:
+		buf[0] = '\0';
+		return -EAFNOSUPPORT;
+	}
+	return (size_t)n < size ? n : -ENOSPC;
+}
+
+/* ------------------------------------------------------- resolution */
+
+/*
+ * One lookup. Shared by the caller and the lookup task, both on the
+ * runtime's thread; whichever is left last frees it: the caller if it saw
+ * the result, the lookup task if the caller had given up (@abandoned).
+ */
+struct resolve_job {
+	struct coil__wq waiter;   /* the caller, while it waits */
+	struct addrinfo hints;
+	struct addrinfo *ai;      /* the result (the offload thread's) */
+	int gai;                  /* getaddrinfo()'s return value */
+	int gai_errno;            /* errno for EAI_SYSTEM */
+	int err;                  /* the outcome, once @done */
+	bool done;
+	bool abandoned;
+	char *host;
+	char *service;
+};
+
+static void job_free(struct resolve_job *j)
+{
+	if (j->ai)
+		freeaddrinfo(j->ai);
+	free(j->host);
+	free(j->service);
+	free(j);
+}
+
+/* On an offload thread. */
+static void *lookup(void *arg)
+{
+	struct resolve_job *j = arg;
+
+	errno = 0;
+	j->gai = getaddrinfo(j->host, j->service, &j->hints, &j->ai);
+	j->gai_errno = errno;
+	return NULL;
+}
+
+/* The detached task that owns the offload call. */
+static void *lookup_task(void *arg)
+{
+	struct resolve_job *j = arg;
+	int err = coil_offload(lookup, j, NULL);
+
+	/* Cancelled while running still leaves getaddrinfo()'s result. */
+	j->err = j->ai || j->gai ? coil__gai_error(j->gai, j->gai_errno) : err;
+	j->done = true;
+	if (j->abandoned)
+		job_free(j);
+	else
+		coil__wq_wake_one(&j->waiter, 0);
+	return NULL;
+}
+
+static struct resolve_job *job_new(const char *host, const char *service,
+				   int family, int socktype, int flags)
+{
+	struct resolve_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->hints.ai_family = family;
+	j->hints.ai_socktype = socktype;
+	j->hints.ai_flags = flags;
+	j->host = host ? strdup(host) : NULL;
+	j->service = service ? strdup(service) : NULL;
+	if ((host && !j->host) || (service && !j->service)) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int resolve_flags(const char *host, const char *service, int family,
+			 int socktype, int flags, struct addrinfo **out)
+{
+	struct coil_task *self = coil__running(), *t;
+	struct coil__wq_node n = { 0 };
+	struct resolve_job *j;
+	int err;
+
+	if (!out || (family != AF_UNSPEC && family != AF_INET &&
+		     family != AF_INET6))
+		return -EINVAL;
+	*out = NULL;
+	err = numeric_ai(host, service, family, socktype, flags, out);
+	if (err != EAI_NONAME)
+		return coil__gai_error(err, errno);
+	if (!self)
+		return -EPERM;
+	err = coil__check_cancel(self);
+	if (err)
+		return err;
+	j = job_new(host, service, family, socktype, flags);
+	if (!j)
+		return -ENOMEM;
+	err = coil_spawn(&t, lookup_task, j);
+	if (err) {
+		job_free(j);
+		return err;
+	}
+	coil_detach(t);
+	n.task = self;
+	err = coil__wq_wait(&j->waiter, &n, "resolve", COIL_NO_TIMEOUT);
+	if (!j->done) {
+		j->abandoned = true; /* the lookup task frees it */
+		return err ? err : -EIO;
+	}
+	err = j->err;
+	if (!err) {
+		*out = j->ai;
+		j->ai = NULL;
+	}
+	job_free(j);
+	return err;
+}
+
+int coil_resolve(const char *host, const char *service, int family,
+		 int socktype, struct addrinfo **out)
+{
+	return resolve_flags(host, service, family, socktype, 0, out);
+}
+
+int coil__resolve_port(const char *host, uint16_t port, int socktype,
+		       int flags, struct addrinfo **out)
+{
+	char service[8];
+	char buf[INET6_ADDRSTRLEN + 16];
+
+	snprintf(service, sizeof(service), "%u", port);
+	return resolve_flags(unbracket(host, buf, sizeof(buf)), service,
+			     AF_UNSPEC, socktype, flags, out);
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net/bufring.c - provided buffer rings and multishot receive.
+ *
+ * A bufring is IORING_REGISTER_PBUF_RING memory: the kernel picks a buffer
+ * only when data arrives, so an idle connection holds no receive buffer.
+ * A recvq arms one IORING_OP_RECV with IORING_RECV_MULTISHOT and
+ * IOSQE_BUFFER_SELECT; every CQE names the buffer it filled (upper 16 bits
+ * of cqe->flags) and is queued, in order, in the recvq until the reading
+ * task takes it.
+ *
+ * Running out of buffers: the kernel ends the multishot receive with
+ * -ENOBUFS and leaves the unread data in the socket. The recvq re-arms
+ * once the ring has a free buffer again (a task waiting for one sleeps on
+ * the bufring's 'starved' queue until coil_buf_release() wakes it), so
+ * every byte still arrives, in order.
+ *
+ * Accounting: @available counts buffers in the kernel's hands, i.e. added
+ * to the ring and not yet reported by a CQE. It reaches 0 exactly when the
+ * kernel can report -ENOBUFS, which is what makes the wait safe.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "coil_config.h"
+#include "internal.h"
+#include "net.h"
+
+#if COIL_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
+struct coil_bufring {
+	struct coil_rt *rt;
+	struct io_uring_buf_ring *ring; /* shared with the kernel (mmap) */
+	size_t ring_bytes;
+	char *bufs;                     /* nbufs * bufsize bytes */
+	size_t bufsize;
+	unsigned nbufs;
+	unsigned available;             /* buffers the kernel may fill */
+	unsigned users;                 /* open recvqs */
+	struct coil__wq starved;        /* recvqs waiting for a free buffer */
+	uint16_t bgid;
+};
+
+/* Buffer group ids: one counter per thread (one runtime per thread). */
+static __thread uint16_t next_bgid;
+
+static void give_to_kernel(struct coil_bufring *br, uint16_t bid)
+{
+	io_uring_buf_ring_add(br->ring, br->bufs + (size_t)bid * br->bufsize,
+			      (unsigned)br->bufsize, bid,
+			      io_uring_buf_ring_mask(br->nbufs), 0);
+	io_uring_buf_ring_advance(br->ring, 1);
+	br->available++;
+}
+
+static int register_ring(struct coil_bufring *br)
+{
+	struct io_uring_buf_reg reg;
+	int err = -EEXIST, tries;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)br->ring;
+	reg.ring_entries = br->nbufs;
+	/* Skip group ids another bufring on this ring still holds. */
+	for (tries = 0; err == -EEXIST && tries < 65536; tries++) {
+		reg.bgid = next_bgid++;
+		err = io_uring_register_buf_ring(&br->rt->be.ring, &reg, 0);
+	}
+	if (err == -EINVAL || err == -ENOSYS)
+		return -EOPNOTSUPP; /* before 5.19 */
+	br->bgid = reg.bgid;
+	return err;
+}
+
+static void bufring_free(struct coil_bufring *br)
+{
+	if (br->ring)
+		munmap(br->ring, br->ring_bytes);
+	free(br->bufs);
+	free(br);
+}
+
+int coil_bufring_create(unsigned nbufs, size_t bufsize,
+			struct coil_bufring **out)
+{
+	struct coil_rt *rt = coil__tls_rt;
+	struct coil_bufring *br;
+	void *mem;
+	unsigned i;
+	int err;
+
+	if (!rt)
+		return -EPERM;
+	if (!out || !nbufs || nbufs > 32768 || (nbufs & (nbufs - 1)) ||
+	    !bufsize || bufsize > UINT32_MAX)
+		return -EINVAL;
+	br = calloc(1, sizeof(*br));
+	if (!br)
+		return -ENOMEM;
+	br->rt = rt;
+	br->nbufs = nbufs;
+	br->bufsize = bufsize;
+	br->ring_bytes = nbufs * sizeof(struct io_uring_buf);
+	mem = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	br->bufs = malloc(nbufs * bufsize);
+	if (mem == MAP_FAILED || !br->bufs) {
+		br->ring = mem == MAP_FAILED ? NULL : mem;
+		bufring_free(br);
+		return -ENOMEM;
+	}
+	br->ring = mem;
+	io_uring_buf_ring_init(br->ring);
+	err = register_ring(br);
+	if (err) {
+		bufring_free(br);
+		return err;
+	}
+	for (i = 0; i < nbufs; i++)
+		give_to_kernel(br, (uint16_t)i);
+	*out = br;
+	return 0;
+}
+
+int coil_bufring_destroy(struct coil_bufring *br)
+{
+	if (!br)
+		return 0;
+	if (br->users)
+		return -EBUSY;
+	io_uring_unregister_buf_ring(&br->rt->be.ring, br->bgid);
+	bufring_free(br);
+	return 0;
+}
+
+/* ------------------------------------------------------------- recvq */
+
+/* One completion: bytes in buffer @bid (res > 0), end (0) or an error. */
+struct chunk {
+	int32_t res;
+	uint16_t bid;
+};
+
+struct coil_recvq {
+	struct coil__op op;        /* the armed receive; cb = recv_cb */
+	struct coil_bufring *br;
+	struct chunk *q;           /* completions not yet taken, in order */
+	unsigned head, len, cap;
+	struct coil_task *waiter;  /* the task in coil_recvq_next() */
+	struct coil_task *closer;  /* coil_recvq_close() reaping the op */
+	int fd;
+	int end;                   /* 1: ended; then @end_res is final */
+	int end_res;
+	bool armed;
+	bool cancel_sent;
+	bool multishot;
+	bool multishot_worked;
+};
+
+static int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
+{
+	struct chunk *v;
+	unsigned i, cap;
+
+	if (q->len == q->cap) {
+		cap = q->cap ? q->cap * 2 : 4;
+		v = malloc(cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (i = 0; i < q->len; i++)
+			v[i] = q->q[(q->head + i) % q->cap];
+		free(q->q);
+		q->q = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->q[(q->head + q->len) % q->cap] = (struct chunk){ res, bid };
+	q->len++;
+	return 0;
+}
+
+static struct chunk chunk_pop(struct coil_recvq *q)
+{
+	struct chunk c = q->q[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	return c;
+}
+
+static void arm(struct coil_recvq *q)
+{
+	struct io_uring_sqe *sqe = coil__get_sqe(q->br->rt, 1);
+
+	if (!sqe)
+		return;
+	io_uring_prep_recv(sqe, q->fd, NULL, 0, 0);
+	if (q->multishot)
+		sqe->ioprio |= IORING_RECV_MULTISHOT;
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = q->br->bgid;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&q->op);
+	q->br->rt->be.inflight++;
+	q->armed = true;
+	q->cancel_sent = false;
+}
+
+static void record(struct coil_recvq *q, int res, unsigned flags)
+{
+	struct coil_bufring *br = q->br;
+	uint16_t bid;
+
+	if (flags & IORING_CQE_F_BUFFER) {
+		bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+		br->available--;
+		if (res > 0 && !q->closer &&
+		    chunk_push(q, res, bid) == 0)
+			return;
+		give_to_kernel(br, bid); /* empty, or nobody will read it */
+		coil__wq_wake_one(&br->starved, 0);
+		if (res > 0 && !q->closer)
+			res = -ENOMEM; /* lost a chunk: end the stream loudly */
+	}
+	if (res == -ENOBUFS || (res == -ECANCELED && q->cancel_sent))
+		return; /* not the end: re-armed by the reader */
+	if (res == -EINVAL && q->multishot && !q->multishot_worked) {
+		q->multishot = false; /* before 6.0: single-shot receives */
+		return;
+	}
+	if (res <= 0 && !q->closer)
+		(void)chunk_push(q, res, 0);
+}
+
+static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
+		    unsigned flags)
+{
+	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq, op);
+
+	if (flags & IORING_CQE_F_MORE) {
+		rt->be.inflight++; /* the receive stays armed */
+		q->multishot_worked = true;
+	} else {
+		q->armed = false;
+	}
+	record(q, res, flags);
+	if (q->waiter)
+		coil__wake(q->waiter, 0);
+	if (!q->armed && q->closer)
+		coil__wake(q->closer, 0);
+}
+
+int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
+{
+	struct coil_recvq *q;
+
+	if (fd < 0 || !br || !out)
+		return -EINVAL;
+	if (coil__tls_rt != br->rt)
+		return coil__tls_rt ? -EINVAL : -EPERM;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->fd = fd;
+	q->br = br;
+	q->op.cb = recv_cb;
+	q->op.what = "recv multishot";
+	q->multishot = true;
+	br->users++;
+	*out = q;
+	return 0;
+}
+
+static void next_unwait(struct coil_task *t, int why)
+{
+	struct coil_recvq *q = t->wait_obj;
+
+	q->waiter = NULL;
+	coil__wake(t, why);
+}
+
+/* Arm the receive, first waiting for a free buffer if there is none. */
+static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
+			uint64_t deadline)
+{
+	struct coil__wq_node n = { 0 };
+	int err;
+
+	while (!q->br->available) {
+		n.task = self;
+		err = coil__wq_wait(&q->br->starved, &n, "recv buffer",
+				    deadline == COIL__NEVER ? -1 :
+				    (int64_t)(deadline - coil__now()));
+		if (err)
+			return err;
+	}
+	arm(q);
+	return q->armed ? 0 : (self->rt->be.fatal ? self->rt->be.fatal : -EIO);
+}
+
+static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
+{
+	struct chunk c = chunk_pop(q);
+
+	if (c.res <= 0) {
+		q->end = 1;
+		q->end_res = c.res;
+		return c.res;
+	}
+	buf->id = c.bid;
+	buf->len = (size_t)c.res;
+	buf->data = q->br->bufs + (size_t)c.bid * q->br->bufsize;
+	VALGRIND_MAKE_MEM_DEFINED(buf->data, buf->len);
+	return c.res;
+}
+
+ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
+			int64_t timeout_ns)
+{
+	struct coil_task *self = coil__running();
+	uint64_t deadline;
+	int err;
+
+	if (!self)
+		return -EPERM;
+	if (!q || !buf || q->waiter)
+		return -EINVAL;
+	deadline = timeout_ns < 0 ? COIL__NEVER :
+				    coil__now() + (uint64_t)timeout_ns;
+	for (;;) {
+		if (q->len)
+			return take_chunk(q, buf);
+		if (q->end)
+			return q->end_res;
+		err = coil__check_cancel(self);
+		if (err)
+			return err;
+		if (deadline != COIL__NEVER && coil__now() >= deadline)
+			return -ETIMEDOUT;
+		if (!q->armed) {
+			err = wait_and_arm(q, self, deadline);
+			if (err)
+				return err;
+		}
+		q->waiter = self;
+		err = coil__suspend_until(self, "recv multishot", next_unwait,
+					  q, deadline < self->deadline ?
+						     deadline : self->deadline);
+		q->waiter = NULL;
+		if (err)
+			return err;
+	}
+}
+
+void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
+{
+	if (!q || !buf || !buf->data)
+		return;
+	give_to_kernel(q->br, buf->id);
+	buf->data = NULL;
+	coil__wq_wake_one(&q->br->starved, 0);
+}
+
+static void ignore_unwait(struct coil_task *t, int why)
+{
+	(void)t;
+	(void)why;
+}
+
+int coil_recvq_close(struct coil_recvq *q)
+{
+	struct coil_task *self = coil__running();
+	struct io_uring_sqe *sqe;
+
+	if (!q)
+		return 0;
+	if (q->armed) {
+		if (!self || self->rt != q->br->rt)
+			return -EBUSY;
+		sqe = coil__get_sqe(q->br->rt, 1);
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&q->op,
+					       0);
+			io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
+			q->cancel_sent = true;
+		}
+		/* The op lives in @q: no cancel or deadline may cut this. */
+		q->closer = self;
+		while (q->armed)
+			coil__suspend(self, "recv close", ignore_unwait, q);
+	}
+	while (q->len) {
+		struct chunk c = chunk_pop(q);
+
+		if (c.res > 0)
+			give_to_kernel(q->br, c.bid);
+	}
+	coil__wq_wake_one(&q->br->starved, 0);
+	q->br->users--;
+	free(q->q);
+	free(q);
+	return 0;
+}
