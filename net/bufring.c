@@ -161,6 +161,7 @@ struct coil_recvq {
 	bool cancel_sent;
 	bool multishot;
 	bool multishot_worked;
+	struct coil_recvq_stats stats;
 };
 
 static int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
@@ -209,6 +210,7 @@ static void arm(struct coil_recvq *q)
 	q->br->rt->be.inflight++;
 	q->armed = true;
 	q->cancel_sent = false;
+	q->stats.arms++;
 }
 
 static void record(struct coil_recvq *q, int res, unsigned flags)
@@ -227,10 +229,13 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 		if (res > 0 && !q->closer)
 			res = -ENOMEM; /* lost a chunk: end the stream loudly */
 	}
+	if (res == -ENOBUFS)
+		q->stats.nobufs++;
 	if (res == -ENOBUFS || (res == -ECANCELED && q->cancel_sent))
 		return; /* not the end: re-armed by the reader */
 	if (res == -EINVAL && q->multishot && !q->multishot_worked) {
 		q->multishot = false; /* before 6.0: single-shot receives */
+		q->stats.multishot = false;
 		return;
 	}
 	if (res <= 0 && !q->closer)
@@ -271,6 +276,7 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 	q->op.cb = recv_cb;
 	q->op.what = "recv multishot";
 	q->multishot = true;
+	q->stats.multishot = true;
 	br->users++;
 	*out = q;
 	return 0;
@@ -312,6 +318,7 @@ static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 		q->end_res = c.res;
 		return c.res;
 	}
+	q->stats.chunks++;
 	buf->id = c.bid;
 	buf->len = (size_t)c.res;
 	buf->data = q->br->bufs + (size_t)c.bid * q->br->bufsize;
@@ -355,6 +362,13 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 		if (err)
 			return err;
 	}
+}
+
+void coil_recvq_stats(const struct coil_recvq *q,
+		      struct coil_recvq_stats *out)
+{
+	if (q && out)
+		*out = q->stats;
 }
 
 void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)

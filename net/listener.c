@@ -203,8 +203,13 @@ static void accept_cb(struct coil_rt *rt, struct coil__op *op, int res,
 		got_fd(l, res);
 	else
 		got_error(l, res);
-	if (!l->armed && l->closer)
+	if (l->armed)
+		return;
+	/* The accept ended: the closer may go on, or a waiter re-arms. */
+	if (l->closer)
 		coil__wake(l->closer, 0);
+	else if (!l->closing)
+		coil__wq_wake_one(&l->waiters, -EAGAIN);
 }
 
 /* ------------------------------------------------------------ accept */

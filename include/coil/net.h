@@ -319,6 +319,15 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns);
 /* Give @buf back to its ring (and so to the kernel). */
 void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf);
+struct coil_recvq_stats {
+	uint64_t arms;    /* receive SQEs submitted (multishot: re-arms + 1) */
+	uint64_t nobufs;  /* times the kernel ran out of ring buffers */
+	uint64_t chunks;  /* chunks delivered */
+	bool multishot;   /* IORING_RECV_MULTISHOT is in use */
+};
+void coil_recvq_stats(const struct coil_recvq *q,
+		      struct coil_recvq_stats *out);
+
 /*
  * coil_recvq_close - cancel the receive, wait for its last completion
  * (suspends), give back any chunk not yet read, free @q. The fd stays open.

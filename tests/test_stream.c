@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_stream.c - data over connections: buffered streams and their
+ * limits, half-close, peer resets, sendfile, multishot receive into
+ * provided buffers (also when the kernel runs out of them), Unix sockets
+ * and UDP. Loopback and socketpairs only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
+
+static void make_pair(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+}
+
+/* Write @s to @fd in full from a plain (blocking) write. */
+static void put(int fd, const char *s)
+{
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* ------------------------------------------------------------ streams */
+
+static void *body_read_line(void *arg)
+{
+	struct coil_stream *s;
+	char line[64];
+	int sv[2];
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_stream_create(sv[0], 8, &s), 0);
+	put(sv[1], "first line\nsecond\nrest");
+	shutdown(sv[1], SHUT_WR);
+	/* Lines longer than the 8-byte initial buffer: it grows. */
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 11);
+	assert_memory_equal(line, "first line\n", 11);
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 7);
+	assert_memory_equal(line, "second\n", 7);
+	/* The end without a newline: what is left, then 0. */
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 4);
+	assert_memory_equal(line, "rest", 4);
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 0);
+	coil_stream_destroy(s);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_stream_read_line_splits_lines_and_returns_the_tail(void **st)
+{
+	(void)st;
+	test_run(body_read_line, NULL);
+}
+
+static void *body_line_limit(void *arg)
+{
+	struct coil_stream *s;
+	char line[64];
+	int sv[2];
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_stream_create(sv[0], 0, &s), 0);
+	put(sv[1], "0123456789abcdef\nnext\n");
+	/* 10 bytes without a newline: too long, and nothing is consumed. */
+	assert_int_equal(coil_stream_read_line(s, line, 10, -1), -EMSGSIZE);
+	assert_int_equal(coil_stream_read_line(s, line, 10, -1), -EMSGSIZE);
+	/* A larger limit gets the whole line, then the next one. */
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 17);
+	assert_memory_equal(line, "0123456789abcdef\n", 17);
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 5);
+	assert_memory_equal(line, "next\n", 5);
+	coil_stream_destroy(s);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_stream_read_line_limit_is_emsgsize_and_loses_nothing(void **st)
+{
+	(void)st;
+	test_run(body_line_limit, NULL);
+}
+
+static void *body_read_exact(void *arg)
+{
+	struct coil_stream *s;
+	char buf[16];
+	int sv[2];
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_stream_create(sv[0], 4, &s), 0);
+	put(sv[1], "abcdefgh");
+	assert_int_equal(coil_stream_read_exact(s, buf, 3, -1), 3);
+	assert_memory_equal(buf, "abc", 3);
+	put(sv[1], "ij");
+	shutdown(sv[1], SHUT_WR);
+	/* 7 bytes remain: asking for 10 ends early and keeps all 7. */
+	assert_int_equal(coil_stream_read_exact(s, buf, 10, -1), -ENODATA);
+	assert_int_equal(coil_stream_read(s, buf, sizeof(buf), -1), 7);
+	assert_memory_equal(buf, "defghij", 7);
+	assert_int_equal(coil_stream_read_exact(s, buf, 1, -1), 0);
+	coil_stream_destroy(s);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_stream_read_exact_short_input_is_enodata_and_kept(void **st)
+{
+	(void)st;
+	test_run(body_read_exact, NULL);
+}
+
+static void *body_read_timeout(void *arg)
+{
+	struct coil_stream *s;
+	char line[16];
+	int sv[2];
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_stream_create(sv[0], 0, &s), 0);
+	put(sv[1], "part");
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), MS(30)),
+			 -ETIMEDOUT);
+	put(sv[1], "ial\n");
+	/* The part read before the timeout is still there. */
+	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 8);
+	assert_memory_equal(line, "partial\n", 8);
+	coil_stream_destroy(s);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_stream_timeout_keeps_partial_line(void **st)
+{
+	(void)st;
+	test_run(body_read_timeout, NULL);
+}
+
+static void *body_write_flush(void *arg)
+{
+	struct coil_stream *s;
+	char buf[64] = { 0 };
+	int sv[2], i;
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_stream_create(sv[0], 16, &s), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(coil_stream_write(s, "hello ", 6, -1), 6);
+	/* 18 bytes through a 16-byte buffer: 12 sent, 6 still buffered. */
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 12);
+	assert_int_equal(coil_stream_flush(s, -1), 0);
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 6);
+	coil_stream_destroy(s);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_stream_write_buffers_until_flush(void **st)
+{
+	(void)st;
+	test_run(body_write_flush, NULL);
+}
+
+/* -------------------------------------------------- half-close, reset */
+
+static void *half_close_server(void *arg)
+{
+	int fd = INT(arg);
+	char buf[64];
+	size_t got = 0;
+	ssize_t n;
+
+	/* Read until the client's FIN, then answer with the count. */
+	while ((n = coil_recv(fd, buf, sizeof(buf), 0)) > 0)
+		got += (size_t)n;
+	n = snprintf(buf, sizeof(buf), "got %zu", got);
+	coil_send_all(fd, buf, (size_t)n, NULL, -1);
+	coil_close(fd);
+	return NULL;
+}
+
+static void *body_half_close(void *arg)
+{
+	struct coil_task *t;
+	char buf[64] = { 0 };
+	int sv[2];
+
+	(void)arg;
+	make_pair(sv);
+	assert_int_equal(coil_spawn(&t, half_close_server, PTR(sv[1])), 0);
+	assert_int_equal(coil_send_all(sv[0], "12345", 5, NULL, -1), 5);
+	assert_int_equal(coil_shutdown(sv[0], SHUT_WR), 0);
+	/* Still readable after our half-close. */
+	assert_int_equal(coil_recv(sv[0], buf, sizeof(buf), MSG_WAITALL), 5);
+	assert_string_equal(buf, "got 5");
+	coil_join(t, NULL);
+	close(sv[0]);
+	return NULL;
+}
+
+static void test_stream_half_close_still_receives_the_answer(void **st)
+{
+	(void)st;
+	test_run(body_half_close, NULL);
+}
+
+static void *body_reset(void *arg)
+{
+	struct coil_listener *l;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	static char big[1 << 20];
+	int cfd, sfd;
+	ssize_t n;
+
+	(void)arg;
+	assert_int_equal(coil_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
+	cfd = coil_tcp_connect("127.0.0.1", (uint16_t)coil_listener_port(l),
+			       MS(2000));
+	assert_true(cfd >= 0);
+	sfd = coil_listener_accept(l, NULL, NULL, MS(2000));
+	assert_true(sfd >= 0);
+	/* The client resets (RST) without reading: the writer sees an error,
+	 * not SIGPIPE (which would kill this test: SIG_DFL). */
+	assert_int_equal(setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg,
+				    sizeof(lg)), 0);
+	close(cfd);
+	n = coil_send_all(sfd, big, sizeof(big), NULL, MS(5000));
+	assert_true(n == -ECONNRESET || n == -EPIPE);
+	n = coil_send_all(sfd, big, 16, NULL, MS(5000));
+	assert_true(n == -ECONNRESET || n == -EPIPE);
+	coil_close(sfd);
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_stream_peer_reset_mid_write_is_an_error_not_sigpipe(void **st)
+{
+	(void)st;
+	test_run(body_reset, NULL);
+}
+
+/* ----------------------------------------------------------- sendfile */
+
+struct sink {
+	int fd;
+	char *buf;
+	size_t len;
+	ssize_t got;
+};
+
+static void *sink_task(void *arg)
+{
+	struct sink *k = arg;
+
+	k->got = coil_read_full(k->fd, k->buf, k->len, -1, NULL);
+	return NULL;
+}
+
+static void *body_sendfile(void *arg)
+{
+	char path[] = "/tmp/coil-test-sendfile-XXXXXX", *data;
+	size_t len = 300000, i, done = 0;
+	int fd = mkstemp(path), sv[2];
+	struct sink k = { .len = len };
+	struct coil_task *t;
+
+	(void)arg;
+	assert_true(fd >= 0);
+	unlink(path);
+	data = malloc(len);
+	k.buf = malloc(len);
+	for (i = 0; i < len; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	make_pair(sv);
+	k.fd = sv[1];
+	/* More than a socket buffer holds: the reader runs alongside. */
+	assert_int_equal(coil_spawn(&t, sink_task, &k), 0);
+	/* From offset 1000 to past the end: stops at end of file. */
+	assert_int_equal(coil_sendfile(sv[0], fd, 1000, len, &done, -1),
+			 (ssize_t)(len - 1000));
+	assert_int_equal(done, len - 1000);
+	shutdown(sv[0], SHUT_WR);
+	coil_join(t, NULL);
+	assert_int_equal(k.got, (ssize_t)(len - 1000));
+	assert_memory_equal(k.buf, data + 1000, len - 1000);
+	free(data);
+	free(k.buf);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_sendfile_copies_file_range_through_splice(void **st)
+{
+	(void)st;
+	test_run(body_sendfile, NULL);
+}
+
+/* ------------------------------------------------ multishot + buffers */
+
+struct feed {
+	int fd;
+	size_t len;
+};
+
+/* Send @len bytes of a known pattern in pieces, then close. */
+static void *feeder(void *arg)
+{
+	struct feed *f = arg;
+	char buf[1000];
+	size_t off = 0, n, i;
+
+	while (off < f->len) {
+		n = f->len - off < sizeof(buf) ? f->len - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = (char)((off + i) % 251);
+		if (coil_send_all(f->fd, buf, n, NULL, -1) < 0)
+			break;
+		off += n;
+	}
+	coil_close(f->fd);
+	return NULL;
+}
+
+static void *body_recvq(void *arg)
+{
+	struct feed f = { .len = 256 * 1024 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_recvq *q;
+	struct coil_task *t;
+	struct coil_buf b, held;
+	size_t off = 0, i, chunks = 0;
+	ssize_t n;
+	int sv[2], err;
+
+	(void)arg;
+	/* 4 buffers of 256 bytes for 256 KiB: the ring runs dry often. */
+	err = coil_bufring_create(4, 256, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	assert_int_equal(err, 0);
+	make_pair(sv);
+	f.fd = sv[1];
+	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
+	assert_int_equal(coil_spawn(&t, feeder, &f), 0);
+	held.data = NULL;
+	while ((n = coil_recvq_next(q, &b, MS(5000))) > 0) {
+		for (i = 0; i < b.len; i++)
+			assert_int_equal((unsigned char)b.data[i],
+					 (off + i) % 251);
+		off += b.len;
+		/* Hold every other buffer across a pause: starves the ring. */
+		coil_buf_release(q, &held);
+		if (++chunks % 2) {
+			held = b;
+			coil_sleep(MS(1));
+		} else {
+			coil_buf_release(q, &b);
+		}
+	}
+	coil_buf_release(q, &held);
+	assert_int_equal(n, 0);
+	assert_int_equal(off, f.len);
+	coil_recvq_stats(q, &st);
+	assert_true(st.nobufs > 0); /* the kernel did run out */
+	assert_true(st.arms > 1);
+	coil_join(t, NULL);
+	assert_int_equal(coil_recvq_close(q), 0);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	close(sv[0]);
+	return NULL;
+}
+
+static void test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion(
+	void **st)
+{
+	(void)st;
+	if (INT(test_run(body_recvq, NULL)) == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
+static void *body_recvq_many(void *arg)
+{
+	enum { N = 64 };
+	struct coil_bufring *br;
+	struct coil_recvq *q[N];
+	struct coil_buf b;
+	int sv[N][2], i, err;
+
+	(void)arg;
+	err = coil_bufring_create(8, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	/* 64 idle connections share 8 buffers: none is pinned by idling. */
+	for (i = 0; i < N; i++) {
+		make_pair(sv[i]);
+		assert_int_equal(coil_recvq_open(sv[i][0], br, &q[i]), 0);
+		assert_int_equal(coil_recvq_next(q[i], &b, 0), -ETIMEDOUT);
+	}
+	for (i = 0; i < N; i++) {
+		put(sv[i][1], "x");
+		assert_int_equal(coil_recvq_next(q[i], &b, MS(2000)), 1);
+		assert_int_equal(b.data[0], 'x');
+		coil_buf_release(q[i], &b);
+	}
+	for (i = 0; i < N; i++) {
+		coil_recvq_close(q[i]);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	return NULL;
+}
+
+static void test_recvq_idle_connections_share_a_small_ring(void **st)
+{
+	(void)st;
+	if (INT(test_run(body_recvq_many, NULL)) == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
+/* -------------------------------------------------------- Unix, UDP */
+
+static void *unix_echo(void *arg)
+{
+	struct coil_listener *l = arg;
+	int fd = coil_listener_accept(l, NULL, NULL, MS(2000));
+	char buf[16];
+	ssize_t n;
+
+	if (fd < 0)
+		return PTR(fd);
+	n = coil_recv(fd, buf, sizeof(buf), 0);
+	if (n > 0)
+		coil_send_all(fd, buf, (size_t)n, NULL, -1);
+	coil_close(fd);
+	return NULL;
+}
+
+static void unix_round_trip(const char *path)
+{
+	struct coil_listener *l;
+	struct coil_task *t;
+	char buf[8] = { 0 };
+	int fd;
+
+	assert_int_equal(coil_unix_listen(path, NULL, &l), 0);
+	assert_int_equal(coil_spawn(&t, unix_echo, l), 0);
+	fd = coil_unix_connect(path, MS(2000));
+	assert_true(fd >= 0);
+	assert_int_equal(coil_send_all(fd, "unix", 4, NULL, -1), 4);
+	assert_int_equal(coil_recv(fd, buf, 4, MSG_WAITALL), 4);
+	assert_string_equal(buf, "unix");
+	coil_close(fd);
+	assert_int_equal(coil_join(t, NULL), 0);
+	assert_int_equal(coil_listener_close(l), 0);
+}
+
+static void *body_unix(void *arg)
+{
+	char path[64];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/tmp/coil-test-%d.sock", (int)getpid());
+	unix_round_trip(path);
+	/* Closing the listener removed the socket file. */
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "@coil-test-%d", (int)getpid());
+	unix_round_trip(path);
+	return NULL;
+}
+
+static void test_unix_listen_connect_path_and_abstract(void **st)
+{
+	(void)st;
+	test_run(body_unix, NULL);
+}
+
+static void *body_udp(void *arg)
+{
+	struct sockaddr_storage from, to;
+	socklen_t fromlen, tolen;
+	char buf[8] = { 0 };
+	int srv, cli, port;
+
+	(void)arg;
+	srv = coil_udp_bind("127.0.0.1", 0, false);
+	assert_true(srv >= 0);
+	tolen = sizeof(to);
+	getsockname(srv, (struct sockaddr *)&to, &tolen);
+	port = ntohs(((struct sockaddr_in *)&to)->sin_port);
+	cli = coil_udp_connect("127.0.0.1", (uint16_t)port);
+	assert_true(cli >= 0);
+	assert_int_equal(coil_send(cli, "dgram", 5, 0), 5);
+	assert_int_equal(coil_recvfrom(srv, buf, sizeof(buf), &from, &fromlen,
+				       MS(2000)), 5);
+	assert_string_equal(buf, "dgram");
+	/* Answer the sender at the address recvfrom reported. */
+	assert_int_equal(coil_sendto(srv, "reply!", 6,
+				     (struct sockaddr *)&from, fromlen, -1), 6);
+	assert_int_equal(coil_recv(cli, buf, 3, 0), 3); /* cut: 3 of 6 */
+	assert_memory_equal(buf, "rep", 3);
+	/* A datagram longer than the buffer reports its full length. */
+	assert_int_equal(coil_sendto(srv, "0123456789", 10,
+				     (struct sockaddr *)&from, fromlen, -1), 10);
+	assert_int_equal(coil_recvfrom(cli, buf, 4, NULL, NULL, MS(2000)), 10);
+	assert_int_equal(coil_recvfrom(srv, buf, sizeof(buf), NULL, NULL,
+				       MS(20)), -ETIMEDOUT);
+	close(srv);
+	close(cli);
+	return NULL;
+}
+
+static void test_udp_sendto_recvfrom_connected_and_bound(void **st)
+{
+	(void)st;
+	test_run(body_udp, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stream_read_line_splits_lines_and_returns_the_tail),
+		cmocka_unit_test(test_stream_read_line_limit_is_emsgsize_and_loses_nothing),
+		cmocka_unit_test(test_stream_read_exact_short_input_is_enodata_and_kept),
+		cmocka_unit_test(test_stream_timeout_keeps_partial_line),
+		cmocka_unit_test(test_stream_write_buffers_until_flush),
+		cmocka_unit_test(test_stream_half_close_still_receives_the_answer),
+		cmocka_unit_test(test_stream_peer_reset_mid_write_is_an_error_not_sigpipe),
+		cmocka_unit_test(test_sendfile_copies_file_range_through_splice),
+		cmocka_unit_test(test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion),
+		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
+		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
+		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
+	};
+
+	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */
+	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
+}

@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_tcp.c - listeners, accept (multishot, re-arm, back-off under
+ * EMFILE), connect by address and by name, and connections at scale.
+ * Loopback only.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
+
+/* A listener on @host with a free port. */
+static struct coil_listener *listen_on(const char *host,
+				       const struct coil_listen_opts *o)
+{
+	struct coil_listener *l = NULL;
+
+	assert_int_equal(coil_tcp_listen(host, 0, o, &l), 0);
+	assert_non_null(l);
+	assert_true(coil_listener_port(l) > 0);
+	return l;
+}
+
+/* Echo one message of up to 64 bytes, then close. */
+static void *echo_once(void *arg)
+{
+	int fd = INT(arg);
+	char buf[64];
+	ssize_t n = coil_recv(fd, buf, sizeof(buf), 0);
+
+	if (n > 0)
+		coil_send_all(fd, buf, (size_t)n, NULL, -1);
+	coil_close(fd);
+	return NULL;
+}
+
+/* A client: connect to host:port, send "ping", expect it echoed. */
+struct client {
+	const char *host;
+	uint16_t port;
+	int err;   /* 0, or where it failed */
+};
+
+static void *client_task(void *arg)
+{
+	struct client *c = arg;
+	char buf[8] = { 0 };
+	int fd = coil_tcp_connect(c->host, c->port, MS(2000));
+
+	if (fd < 0) {
+		c->err = fd;
+		return NULL;
+	}
+	if (coil_send_all(fd, "ping", 4, NULL, -1) != 4 ||
+	    coil_recv(fd, buf, 4, MSG_WAITALL) != 4 || strcmp(buf, "ping"))
+		c->err = -EPROTO;
+	coil_close(fd);
+	return NULL;
+}
+
+/* ------------------------------------------------------- dual stack */
+
+static void *body_dual_stack(void *arg)
+{
+	struct coil_listener *l = listen_on(NULL, NULL);
+	struct client c = { .port = (uint16_t)coil_listener_port(l) };
+	const char *hosts[] = { "127.0.0.1", "::1" };
+	struct sockaddr_storage peer;
+	struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&peer;
+	struct coil_task *t;
+	socklen_t plen;
+	int i, fd;
+
+	(void)arg;
+	for (i = 0; i < 2; i++) {
+		c.host = hosts[i];
+		assert_int_equal(coil_spawn(&t, client_task, &c), 0);
+		fd = coil_listener_accept(l, &peer, &plen, MS(2000));
+		assert_true(fd >= 0);
+		assert_int_equal(peer.ss_family, AF_INET6);
+		/* IPv4 clients appear as ::ffff:127.0.0.1 on "::". */
+		if (i == 0)
+			assert_true(IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr));
+		else
+			assert_true(IN6_IS_ADDR_LOOPBACK(&p6->sin6_addr));
+		echo_once(PTR(fd));
+		assert_int_equal(coil_join(t, NULL), 0);
+		assert_int_equal(c.err, 0);
+	}
+	assert_int_equal(coil_listener_close(l), 0);
+	return NULL;
+}
+
+static void test_tcp_listen_dual_stack_accepts_ipv4_and_ipv6(void **state)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	(void)state;
+	if (fd < 0)
+		TEST_SKIP("no IPv6 on this machine");
+	close(fd);
+	test_run(body_dual_stack, NULL);
+}
+
+/* Accepted sockets carry TCP_NODELAY (inherited from the listener). */
+static void *body_nodelay(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	struct client c = { "127.0.0.1", (uint16_t)coil_listener_port(l), 0 };
+	struct coil_task *t;
+	int fd, v = 0;
+	socklen_t len = sizeof(v);
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&t, client_task, &c), 0);
+	fd = coil_listener_accept(l, NULL, NULL, MS(2000));
+	assert_true(fd >= 0);
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+	assert_int_not_equal(v, 0);
+	echo_once(PTR(fd));
+	coil_join(t, NULL);
+	assert_int_equal(c.err, 0);
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_accepted_socket_has_nodelay(void **state)
+{
+	(void)state;
+	test_run(body_nodelay, NULL);
+}
+
+/* ----------------------------------------------------------- connect */
+
+static void *body_refused(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	uint16_t port = (uint16_t)coil_listener_port(l);
+
+	(void)arg;
+	/* Nobody listens on the port once the listener is closed. */
+	coil_listener_close(l);
+	assert_int_equal(coil_tcp_connect("127.0.0.1", port, MS(2000)),
+			 -ECONNREFUSED);
+	return NULL;
+}
+
+static void test_tcp_connect_closed_port_is_refused(void **state)
+{
+	(void)state;
+	test_run(body_refused, NULL);
+}
+
+static void *body_by_name(void *arg)
+{
+	struct coil_listener *l = listen_on(NULL, NULL);
+	struct client c = { "localhost", (uint16_t)coil_listener_port(l), 0 };
+	struct coil_task *t;
+	int fd;
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&t, client_task, &c), 0);
+	fd = coil_listener_accept(l, NULL, NULL, MS(5000));
+	assert_true(fd >= 0);
+	echo_once(PTR(fd));
+	coil_join(t, NULL);
+	assert_int_equal(c.err, 0);
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_connect_by_name_localhost(void **state)
+{
+	(void)state;
+	test_run(body_by_name, NULL);
+}
+
+static void *body_no_such_name(void *arg)
+{
+	int err = coil_tcp_connect("no-such-host.invalid", 80, MS(1000));
+
+	(void)arg;
+	return PTR(err);
+}
+
+static void test_tcp_connect_unresolvable_name_is_enoname(void **state)
+{
+	int err;
+
+	(void)state;
+	err = INT(test_run(body_no_such_name, NULL));
+	if (err == -EAGAIN)
+		TEST_SKIP("the resolver is unreachable here (EAI_AGAIN)");
+	assert_int_equal(err, -COIL_ENONAME);
+}
+
+/*
+ * A listener with a full accept queue drops further SYNs, so the next
+ * connect hangs in SYN_SENT: the per-attempt linked timeout must end it.
+ */
+static void *body_connect_timeout(void *arg)
+{
+	struct coil_listen_opts o = { .backlog = 1 };
+	struct coil_listener *l = listen_on("127.0.0.1", &o);
+	uint16_t port = (uint16_t)coil_listener_port(l);
+	int fds[8], n = 0, fd = 0, i;
+	uint64_t start;
+
+	(void)arg;
+	/* Fill the queue (backlog + 1 on Linux) and then some. */
+	for (i = 0; i < 8 && fd >= 0; i++) {
+		start = coil_now();
+		fd = coil_tcp_connect("127.0.0.1", port, MS(200));
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	assert_int_equal(fd, -ETIMEDOUT);
+	assert_true(test_elapsed_ns(start) >= MS(150));
+	assert_true(test_elapsed_ns(start) < MS(2000));
+	while (n)
+		close(fds[--n]);
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_connect_times_out_with_linked_timeout(void **state)
+{
+	(void)state;
+	test_run(body_connect_timeout, NULL);
+}
+
+/* ------------------------------------------------------------ accept */
+
+static void *body_accept_timeout(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	uint64_t start = coil_now();
+
+	(void)arg;
+	assert_int_equal(coil_listener_accept(l, NULL, NULL, MS(50)),
+			 -ETIMEDOUT);
+	assert_true(test_elapsed_ns(start) >= MS(45));
+	assert_int_equal(coil_listener_close(l), 0);
+	return NULL;
+}
+
+static void test_tcp_accept_times_out(void **state)
+{
+	(void)state;
+	test_run(body_accept_timeout, NULL);
+}
+
+static void *acceptor(void *arg)
+{
+	return PTR(coil_listener_accept(arg, NULL, NULL, -1));
+}
+
+static void *body_close_wakes(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	struct coil_task *t;
+	void *res;
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&t, acceptor, l), 0);
+	coil_sleep(MS(10)); /* it is waiting in accept now */
+	assert_int_equal(coil_listener_close(l), 0);
+	assert_int_equal(coil_join(t, &res), 0);
+	assert_int_equal(INT(res), -EBADF);
+	return NULL;
+}
+
+static void test_tcp_listener_close_wakes_acceptor_with_ebadf(void **state)
+{
+	(void)state;
+	test_run(body_close_wakes, NULL);
+}
+
+/*
+ * Connections that arrive with no task accepting pile up in the
+ * listener's queue; past 64 it cancels the multishot accept (the kernel's
+ * backlog holds the rest). Accepting them all needs the accept re-armed.
+ */
+#define BURST 100
+
+static void *body_rearm(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	uint16_t port = (uint16_t)coil_listener_port(l);
+	struct coil_listener_stats st;
+	int cfds[BURST], fd, i;
+
+	(void)arg;
+	/* Arm the accept with one connection, then flood it. */
+	assert_int_equal(coil_listener_accept(l, NULL, NULL, 0) , -ETIMEDOUT);
+	for (i = 0; i < BURST; i++) {
+		cfds[i] = coil_tcp_connect("127.0.0.1", port, MS(2000));
+		assert_true(cfds[i] >= 0);
+	}
+	coil_sleep(MS(20)); /* let the multishot accept take what it can */
+	for (i = 0; i < BURST; i++) {
+		fd = coil_listener_accept(l, NULL, NULL, MS(2000));
+		assert_true(fd >= 0);
+		close(fd);
+		close(cfds[i]);
+	}
+	coil_listener_stats(l, &st);
+	assert_true(st.multishot);
+	assert_int_equal(st.accepted, BURST);
+	assert_true(st.arms >= 2); /* re-armed after the pause */
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_multishot_accept_rearms_after_it_ends(void **state)
+{
+	(void)state;
+	test_run(body_rearm, NULL);
+}
+
+/* ------------------------------------------------------- EMFILE flood */
+
+#define FLOOD 60
+
+/*
+ * In a child process (its own descriptor limit): open FLOOD connections
+ * at once, then expect each to echo one byte. Exit status 0 = all did.
+ */
+static int flood_client(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port) };
+	int fds[FLOOD], i, bad = 0;
+	char b;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < FLOOD; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (fds[i] < 0 ||
+		    connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			return 1;
+	}
+	for (i = 0; i < FLOOD; i++) {
+		b = (char)i;
+		if (write(fds[i], &b, 1) != 1 || read(fds[i], &b, 1) != 1 ||
+		    b != (char)i)
+			bad++;
+	}
+	return bad ? 2 : 0;
+}
+
+struct flood {
+	struct coil_listener *l;
+	int served;
+};
+
+static void *flood_server(void *arg)
+{
+	struct flood *f = arg;
+	struct coil_task *t;
+	int fd;
+
+	while (f->served < FLOOD &&
+	       (fd = coil_listener_accept(f->l, NULL, NULL, MS(10000))) >= 0) {
+		if (coil_spawn(&t, echo_once, PTR(fd)) < 0) {
+			close(fd);
+			continue;
+		}
+		coil_detach(t);
+		f->served++;
+	}
+	return NULL;
+}
+
+static void *body_emfile(void *arg)
+{
+	struct flood f = { .l = listen_on("127.0.0.1", NULL) };
+	struct coil_listener_stats st;
+	struct rlimit old, low;
+	int status = -1;
+	pid_t pid;
+
+	(void)arg;
+	pid = fork();
+	if (pid == 0)
+		_exit(flood_client((uint16_t)coil_listener_port(f.l)));
+	assert_true(pid > 0);
+	/* Room for a handful of connections only: accept hits EMFILE. */
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)test_count_fds() + 4;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	flood_server(&f);
+	coil_sleep(MS(50)); /* the last echo tasks finish */
+	setrlimit(RLIMIT_NOFILE, &old);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(f.served, FLOOD);
+	coil_listener_stats(f.l, &st);
+	assert_true(st.backoffs > 0);
+	coil_listener_close(f.l);
+	return NULL;
+}
+
+static void test_tcp_accept_recovers_from_emfile_flood(void **state)
+{
+	(void)state;
+	test_run(body_emfile, NULL);
+}
+
+/* ------------------------------------------------ 10,000 connections */
+
+/*
+ * 10,000 connections open at once. The clients run in a child process
+ * with its own runtime: 20,000 descriptors in one process would exceed the
+ * hard RLIMIT_NOFILE of many containers (20,000 here).
+ */
+#define MANY 10000
+
+struct many {
+	uint16_t port;
+	int connected, echoed, failed;
+	struct coil_event *all_in;   /* every client holds its connection */
+};
+
+static void *many_client(void *arg)
+{
+	struct many *m = arg;
+	char buf[4] = { 0 };
+	int fd = coil_tcp_connect("127.0.0.1", m->port, MS(20000));
+
+	if (fd < 0) {
+		if (!m->failed++)
+			fprintf(stderr, "connect: %s\n", coil_strerror(fd));
+	} else if (coil_send_all(fd, "ping", 4, NULL, -1) == 4 &&
+		   coil_recv(fd, buf, 4, MSG_WAITALL) == 4 &&
+		   !memcmp(buf, "ping", 4)) {
+		m->echoed++;
+	} else {
+		m->failed++;
+	}
+	/* Hold the connection until every client has answered. */
+	if (++m->connected == MANY)
+		coil_event_set(m->all_in);
+	coil_event_wait(m->all_in);
+	if (fd >= 0)
+		coil_close(fd);
+	return NULL;
+}
+
+static void *many_clients_main(void *arg)
+{
+	struct many *m = arg;
+	struct coil_spawn_opts so = { .stack_size = 16384 };
+	struct coil_task **cl = calloc(MANY, sizeof(*cl));
+	int i;
+
+	if (!cl || coil_event_create(&m->all_in) < 0)
+		return PTR(1);
+	for (i = 0; i < MANY; i++)
+		if (coil_spawn_opts(&cl[i], &so, many_client, m) < 0)
+			return PTR(2);
+	coil_gather(cl, MANY, NULL, NULL);
+	coil_event_destroy(m->all_in);
+	free(cl);
+	if (m->echoed != MANY || m->failed)
+		fprintf(stderr, "clients: %d echoed, %d failed\n", m->echoed,
+			m->failed);
+	return PTR(m->echoed == MANY && !m->failed ? 0 : 3);
+}
+
+struct many_srv {
+	int port_pipe;            /* where the child learns the port */
+	unsigned live, peak, accepted;
+	struct coil_event *done;  /* set when the last connection ends */
+};
+
+/* Echo until the client closes. */
+static void *many_conn(void *arg)
+{
+	struct many_srv *s = *(struct many_srv **)arg;
+	int fd = ((int *)arg)[2];
+	char buf[8];
+	ssize_t n;
+
+	free(arg);
+	if (++s->live > s->peak)
+		s->peak = s->live;
+	while ((n = coil_recv(fd, buf, sizeof(buf), 0)) > 0)
+		coil_send_all(fd, buf, (size_t)n, NULL, -1);
+	coil_close(fd);
+	if (--s->live == 0 && s->accepted == MANY)
+		coil_event_set(s->done);
+	return NULL;
+}
+
+static void *body_many(void *arg)
+{
+	struct many_srv *s = arg;
+	struct coil_spawn_opts so = { .stack_size = 16384 };
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	uint16_t port = (uint16_t)coil_listener_port(l);
+	struct coil_task *t;
+	void **a;
+	int fd;
+
+	assert_int_equal(coil_event_create(&s->done), 0);
+	assert_int_equal(write(s->port_pipe, &port, sizeof(port)),
+			 sizeof(port));
+	while (s->accepted < MANY) {
+		fd = coil_listener_accept(l, NULL, NULL, MS(30000));
+		if (fd < 0)
+			print_message("accept: %s after %u\n", coil_strerror(fd),
+				      s->accepted);
+		assert_true(fd >= 0);
+		a = malloc(2 * sizeof(void *));
+		a[0] = s;
+		((int *)a)[2] = fd;
+		assert_int_equal(coil_spawn_opts(&t, &so, many_conn, a), 0);
+		coil_detach(t);
+		s->accepted++;
+	}
+	assert_int_equal(coil_event_wait_timeout(s->done, MS(30000)), 0);
+	coil_event_destroy(s->done);
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_ten_thousand_concurrent_connections(void **state)
+{
+	struct many_srv s = { 0 };
+	struct many m = { 0 };
+	struct rlimit rl;
+	int p[2], status = -1;
+	void *res = PTR(1);
+	pid_t pid;
+
+	(void)state;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < MANY + 200)
+		TEST_SKIP("hard RLIMIT_NOFILE is below 10,200");
+	rl.rlim_cur = rl.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		if (read(p[0], &m.port, sizeof(m.port)) != sizeof(m.port))
+			_exit(4);
+		if (coil_run(many_clients_main, &m, &res) < 0)
+			_exit(5);
+		_exit(INT(res));
+	}
+	assert_true(pid > 0);
+	close(p[0]);
+	s.port_pipe = p[1];
+	test_run(body_many, &s);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(s.accepted, MANY);
+	assert_int_equal(s.peak, MANY); /* all open at the same time */
+}
+
+/* ---------------------------------------------------------- addresses */
+
+static void test_addr_parse_and_format_round_trip(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(coil_addr_parse("127.0.0.1", 80, &ss, &len), 0);
+	assert_int_equal(coil_addr_format((struct sockaddr *)&ss, len, buf,
+					  sizeof(buf)), 12);
+	assert_string_equal(buf, "127.0.0.1:80");
+	assert_int_equal(coil_addr_parse("[::1]", 8080, &ss, &len), 0);
+	coil_addr_format((struct sockaddr *)&ss, len, buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:8080");
+	assert_int_equal(coil_addr_parse("localhost", 80, &ss, &len),
+			 -EINVAL); /* names are not numeric */
+	assert_int_equal(coil_addr_format((struct sockaddr *)&ss, len, buf, 4),
+			 -ENOSPC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_listen_dual_stack_accepts_ipv4_and_ipv6),
+		cmocka_unit_test(test_tcp_accepted_socket_has_nodelay),
+		cmocka_unit_test(test_tcp_connect_closed_port_is_refused),
+		cmocka_unit_test(test_tcp_connect_by_name_localhost),
+		cmocka_unit_test(test_tcp_connect_unresolvable_name_is_enoname),
+		cmocka_unit_test(test_tcp_connect_times_out_with_linked_timeout),
+		cmocka_unit_test(test_tcp_accept_times_out),
+		cmocka_unit_test(test_tcp_listener_close_wakes_acceptor_with_ebadf),
+		cmocka_unit_test(test_tcp_multishot_accept_rearms_after_it_ends),
+		cmocka_unit_test(test_tcp_accept_recovers_from_emfile_flood),
+		cmocka_unit_test(test_tcp_ten_thousand_concurrent_connections),
+		cmocka_unit_test(test_addr_parse_and_format_round_trip),
+	};
+
+	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */
+	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
+}
