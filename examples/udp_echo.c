@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udp_echo - a UDP echo server and a client for it, in one runtime.
+ *
+ *   udp_echo [-p PORT] [-n COUNT] [-s]
+ *
+ * The server task answers every datagram to its sender (recvmsg/sendmsg
+ * through the ring). Without -s, a client task on a connected socket sends
+ * COUNT datagrams (default 5), waits up to a second for each echo, prints
+ * them, and the program exits; with -s the server runs until killed.
+ * PORT 0 (the default) picks a free port.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <coil.h>
+
+static void *server(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	/* The largest datagram: on the heap, not the task's 64 KiB stack. */
+	size_t size = 65536;
+	char *buf = malloc(size);
+	ssize_t n;
+
+	if (!buf)
+		return (void *)1;
+	while ((n = coil_recvfrom(fd, buf, size, &from, &fromlen, -1)) >= 0) {
+		if ((size_t)n > size)
+			n = (ssize_t)size; /* cut: echo what we kept */
+		coil_sendto(fd, buf, (size_t)n, (struct sockaddr *)&from,
+			    fromlen, -1);
+	}
+	free(buf);
+	return NULL; /* cancelled */
+}
+
+static int client(uint16_t port, int count)
+{
+	char msg[64], reply[64];
+	int fd = coil_udp_connect("127.0.0.1", port), i, lost = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < count; i++) {
+		n = snprintf(msg, sizeof(msg), "datagram %d", i);
+		coil_send(fd, msg, (size_t)n, 0);
+		n = coil_recv_timeout(fd, reply, sizeof(reply) - 1, 0,
+				      COIL_NSEC_PER_SEC);
+		if (n < 0) {
+			printf("udp_echo: datagram %d: %s\n", i,
+			       coil_strerror((int)n));
+			lost++;
+			continue;
+		}
+		reply[n] = '\0';
+		printf("udp_echo: sent \"%s\", got \"%s\" back\n", msg, reply);
+	}
+	coil_close(fd);
+	return lost ? -EIO : 0;
+}
+
+struct args {
+	uint16_t port;
+	int count;
+	bool serve_only;
+};
+
+static void *amain(void *arg)
+{
+	struct args *a = arg;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct coil_task *t;
+	int fd = coil_udp_bind("127.0.0.1", a->port, false), err;
+
+	if (fd < 0) {
+		fprintf(stderr, "udp_echo: bind: %s\n", coil_strerror(fd));
+		return (void *)1;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	printf("udp_echo: serving on 127.0.0.1 port %u\n", a->port);
+	fflush(stdout);
+	if (coil_spawn(&t, server, (void *)(intptr_t)fd) < 0)
+		return (void *)1;
+	if (a->serve_only)
+		return coil_join(t, NULL) ? (void *)1 : NULL;
+	err = client(a->port, a->count);
+	coil_cancel(t);
+	coil_join(t, NULL);
+	coil_close(fd);
+	return err ? (void *)1 : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0, 5, false };
+	void *failed = NULL;
+	int c, err;
+
+	while ((c = getopt(argc, argv, "p:n:s")) != -1) {
+		switch (c) {
+		case 'p': a.port = (uint16_t)atoi(optarg); break;
+		case 'n': a.count = atoi(optarg); break;
+		case 's': a.serve_only = true; break;
+		default:
+			fprintf(stderr, "usage: udp_echo [-p PORT] [-n COUNT] "
+				"[-s]\n");
+			return 2;
+		}
+	}
+	err = coil_run(amain, &a, &failed);
+	if (err) {
+		fprintf(stderr, "udp_echo: %s\n", coil_strerror(err));
+		return 1;
+	}
+	return failed ? 1 : 0;
+}
