@@ -23,6 +23,7 @@ prog=deps.sh
 required=(
 	'build-essential|gcc' libc6-dev meson ninja-build pkg-config
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
+	libhttp-parser-dev
 )
 optional=(linux-perf gnuplot-nox golang-go)
 
