@@ -180,9 +180,9 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	double c[BENCH_MAX_REPS], b[BENCH_MAX_REPS], y[BENCH_MAX_REPS];
+	struct bench_side c = { .n = 0 }, b = { .n = 0 }, y = { .n = 0 };
 	uint64_t base_trips, yields, switches = 0, i;
-	double mc, mb, my;
+	double mc, mb, my, ratio[3];
 	int r, ok;
 
 	if (argc > 1)
@@ -197,19 +197,29 @@ int main(int argc, char **argv)
 	printf(PROG ": one-way switch, ping-pong between two contexts, "
 	       "median of %d\n", reps);
 	for (r = 0; r < reps; r++) {
-		c[r] = coil_pingpong(round_trips);
-		b[r] = uc_pingpong(base_trips);
-		y[r] = yield_run(yields, &switches);
+		bench_count_begin(&c);
+		bench_add(&c, coil_pingpong(round_trips));
+		bench_count_end(&c, 2 * round_trips);
+		bench_count_begin(&b);
+		bench_add(&b, uc_pingpong(base_trips));
+		bench_count_end(&b, 2 * base_trips);
+		bench_count_begin(&y);
+		bench_add(&y, yield_run(yields, &switches));
+		bench_count_end(&y, 2 * yields);
 	}
-	mc = bench_median(c, reps);
-	mb = bench_median(b, reps);
-	my = bench_median(y, reps);
+	mc = bench_side_median(&c);
+	mb = bench_side_median(&b);
+	my = bench_side_median(&y);
+	bench_ratio(&c, &b, 0, ratio);
 
 	printf("  coil__ctx_switch  %10.2f ns/switch  (%" PRIu64
-	       " round trips x %d)\n", mc, round_trips, reps);
+	       " round trips x %d; %.2f..%.2f)\n", mc, round_trips, reps,
+	       bench_side_min(&c), bench_side_max(&c));
 	printf("  swapcontext       %10.2f ns/switch  (%" PRIu64
-	       " round trips x %d)\n", mb, base_trips, reps);
-	printf("  ratio             %10.1fx faster\n", mb / mc);
+	       " round trips x %d; %.2f..%.2f)\n", mb, base_trips, reps,
+	       bench_side_min(&b), bench_side_max(&b));
+	printf("  ratio             %10.1fx faster (median of paired reps)\n",
+	       ratio[0]);
 	printf("  coil_yield        %10.2f ns/yield   (2 tasks x %" PRIu64
 	       " yields, full scheduler; %" PRIu64 " switches)\n",
 	       my, yields, switches);
@@ -228,9 +238,8 @@ int main(int argc, char **argv)
 	}
 	printf("  check: every round trip ran its coroutine once: ok\n");
 
-	bench_result("ctx_switch", "ns", mc, mb, mb / mc,
-		     "coil<=5ns,ratio>=40",
-		     bench_yes_no(mc <= 5.0 && mb / mc >= 40.0));
-	bench_result("coil_yield", "ns", my, mb, mb / my, "info", "n/a");
+	bench_report("ctx_switch", "ns", &c, &b, 0, "coil<=5ns,ratio>=40",
+		     bench_yes_no(mc <= 5.0 && ratio[0] >= 40.0), NULL);
+	bench_report("coil_yield", "ns", &y, &b, 0, "info", "n/a", NULL);
 	return 0;
 }

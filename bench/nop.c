@@ -260,23 +260,25 @@ static struct sample raw_side_run(unsigned b, uint64_t n)
 
 static void one_batch_size(unsigned b)
 {
-	double c[BENCH_MAX_REPS], r[BENCH_MAX_REPS];
+	struct bench_side c = { .n = 0 }, r = { .n = 0 };
 	double ce[BENCH_MAX_REPS], re[BENCH_MAX_REPS];
 	double cs[BENCH_MAX_REPS], rs[BENCH_MAX_REPS];
 	double cu[BENCH_MAX_REPS], ck[BENCH_MAX_REPS];
 	double ru[BENCH_MAX_REPS], rk[BENCH_MAX_REPS];
-	double rt[BENCH_MAX_REPS];
-	double mc, mr, mce, mre, mrt;
+	double mc, mr, mce, mre, ratio[3];
 	struct sample sc, sr;
 	char name[32], extra[96];
 	int k;
 
 	for (k = 0; k < reps; k++) {
+		bench_count_begin(&c);
 		sc = coil_side_run(b, nops);
+		bench_count_end(&c, nops / b * b);
+		bench_count_begin(&r);
 		sr = raw_side_run(b, nops);
-		c[k] = sc.ops_per_s;
-		r[k] = sr.ops_per_s;
-		rt[k] = sc.ops_per_s / sr.ops_per_s;
+		bench_count_end(&r, nops / b * b);
+		bench_add(&c, sc.ops_per_s / 1e6);
+		bench_add(&r, sr.ops_per_s / 1e6);
 		ce[k] = sc.enters_per_op;
 		re[k] = sr.enters_per_op;
 		cs[k] = sc.setup_ns + sc.teardown_ns;
@@ -286,31 +288,31 @@ static void one_batch_size(unsigned b)
 		ru[k] = sr.user_ns;
 		rk[k] = sr.sys_ns;
 	}
-	mc = bench_median(c, reps);
-	mr = bench_median(r, reps);
+	mc = bench_side_median(&c);
+	mr = bench_side_median(&r);
 	mce = bench_median(ce, reps);
 	mre = bench_median(re, reps);
 	/* Each coil rep ran next to its raw rep: the median of those
 	 * paired ratios shrugs off the VM's slow phases better than a
 	 * ratio of medians. */
-	mrt = bench_median(rt, reps);
+	bench_ratio(&c, &r, 1, ratio);
 	printf("B=%u NOPs in flight (%" PRIu64 " NOPs)\n", b,
 	       nops / b * b);
 	printf("  coil  %8.3f Mops/s %8.1f ns/op  %.4f enters/op  CPU "
 	       "user %.0f + sys %.0f ns/op  (setup+teardown %.3f ms)\n",
-	       mc / 1e6, 1e9 / mc, mce, bench_median(cu, reps),
+	       mc, 1e3 / mc, mce, bench_median(cu, reps),
 	       bench_median(ck, reps), bench_median(cs, reps) / 1e6);
 	printf("  raw   %8.3f Mops/s %8.1f ns/op  %.4f enters/op  CPU "
 	       "user %.0f + sys %.0f ns/op  (setup+teardown %.3f ms)\n",
-	       mr / 1e6, 1e9 / mr, mre, bench_median(ru, reps),
+	       mr, 1e3 / mr, mre, bench_median(ru, reps),
 	       bench_median(rk, reps), bench_median(rs, reps) / 1e6);
-	printf("  ratio coil/raw %.2f (median of paired reps; of medians"
-	       " %.2f)\n", mrt, mc / mr);
+	printf("  ratio coil/raw %.2f (median of paired reps, %.2f..%.2f; "
+	       "of medians %.2f)\n", ratio[0], ratio[1], ratio[2], mc / mr);
 	snprintf(name, sizeof(name), "nop_b%u", b);
 	snprintf(extra, sizeof(extra), "coil_enters_per_op=%.4f "
 		 "base_enters_per_op=%.4f", mce, mre);
-	bench_result_x(name, "Mops/s", mc / 1e6, mr / 1e6, mrt,
-		       "ratio>=0.8", bench_yes_no(mrt >= 0.8), extra);
+	bench_report(name, "Mops/s", &c, &r, 1, "ratio>=0.8",
+		     bench_yes_no(ratio[0] >= 0.8), extra);
 }
 
 int main(int argc, char **argv)
@@ -336,6 +338,9 @@ int main(int argc, char **argv)
 	       !!(ring_desc.ring_flags & IORING_SETUP_SUBMIT_ALL),
 	       !!(ring_desc.ring_flags & IORING_SETUP_CQSIZE),
 	       ring_desc.sq_entries, ring_desc.cq_entries);
+	printf("INFO ring_flags=0x%x sq_entries=%u cq_entries=%u\n",
+	       ring_desc.ring_flags, ring_desc.sq_entries,
+	       ring_desc.cq_entries);
 	for (i = 0; i < NBATCH; i++)
 		one_batch_size(batch_sizes[i]);
 	printf("  check: every NOP completed once with res 0: ok\n");

@@ -26,6 +26,8 @@
 
 #include <coil.h>
 
+#include "common.h"
+
 /* Where queue_asyncio.py lives; meson passes the source tree's path. */
 #ifndef BASELINES_DIR
 #define BASELINES_DIR "bench/baselines"
@@ -364,63 +366,85 @@ static void print_side(const char *who, uint64_t n, const struct timing *t)
 	       (double)t->setup / 1e6, (double)t->teardown / 1e6);
 }
 
+/*
+ * Print a figure's two sides (phases: medians of @coil and @base) and its
+ * RESULT line from the per-rep rates in @cs and @bs.
+ */
 static void report(const char *name, uint64_t n_coil,
 		   const struct timing *coil, uint64_t n_base,
-		   const struct timing *base, const char *target,
+		   const struct timing *base, const struct bench_side *cs,
+		   const struct bench_side *bs, const char *target,
 		   double target_min)
 {
-	double c = mitems_per_s(n_coil, coil), b = mitems_per_s(n_base, base);
+	double c = bench_side_median(cs), r[3];
 
+	bench_ratio(cs, bs, 1, r);
 	printf("%s\n", name);
 	print_side("coil", n_coil, coil);
 	print_side("baseline", n_base, base);
-	printf("  ratio coil/baseline %.1fx\n", c / b);
-	printf("RESULT name=%s unit=Mitems/s coil=%.2f base=%.2f ratio=%.2f "
-	       "target=\"%s\" met=%s\n", name, c, b, c / b, target,
-	       target_min <= 0 ? "n/a" : c >= target_min ? "yes" : "no");
+	printf("  ratio coil/baseline %.1fx (median of paired reps, "
+	       "%.1f..%.1f)\n", r[0], r[1], r[2]);
+	bench_report(name, "Mitems/s", cs, bs, 1, target,
+		     target_min <= 0 ? "n/a" : bench_yes_no(c >= target_min),
+		     NULL);
 }
 
 /* ---------------------------------------------------------- scenarios */
 
 /*
- * Task to task at @cap. The mutex baseline at capacity 1 pays two futex
- * wake-ups per item (microseconds each): it runs fewer items, reported.
+ * Task to task at @cap; @cs gets coil's rate per rep (Mitems/s). The
+ * mutex baseline at capacity 1 pays two futex wake-ups per item
+ * (microseconds each): it runs fewer items, reported.
  */
-static double scenario_local(const char *name, size_t cap,
-			     const char *target, double target_min)
+static void scenario_local(const char *name, size_t cap,
+			   const char *target, double target_min,
+			   struct bench_side *cs)
 {
 	struct timing c[MAX_REPS], b[MAX_REPS], mc, mb;
+	struct bench_side bs = { .n = 0 };
 	uint64_t n_base = cap == 1 && items > 100000 ? 100000 : items;
 	int r;
 
 	for (r = 0; r < reps; r++) {
+		bench_count_begin(cs);
 		c[r] = coil_pc_run(cap);
+		bench_count_end(cs, items);
+		bench_count_begin(&bs);
 		b[r] = mq_run(cap, 1, n_base);
+		bench_count_end(&bs, n_base);
+		bench_add(cs, mitems_per_s(items, &c[r]));
+		bench_add(&bs, mitems_per_s(n_base, &b[r]));
 	}
 	mc = median(c, reps);
 	mb = median(b, reps);
-	report(name, items, &mc, n_base, &mb, target, target_min);
-	return mitems_per_s(items, &mc);
+	report(name, items, &mc, n_base, &mb, cs, &bs, target, target_min);
 }
 
 static void scenario_remote(void)
 {
 	struct timing c[MAX_REPS], b[MAX_REPS], mc, mb;
+	struct bench_side cs = { .n = 0 }, bs = { .n = 0 };
 	uint64_t per = items / 5 / NPUSHERS; /* each remote put mallocs */
 	int r;
 
 	if (!per)
 		per = 1;
 	for (r = 0; r < reps; r++) {
+		bench_count_begin(&cs);
 		c[r] = remote_run(per);
+		bench_count_end(&cs, per * NPUSHERS);
+		bench_count_begin(&bs);
 		b[r] = mq_run(1024, NPUSHERS, per);
+		bench_count_end(&bs, per * NPUSHERS);
+		bench_add(&cs, mitems_per_s(per * NPUSHERS, &c[r]));
+		bench_add(&bs, mitems_per_s(per * NPUSHERS, &b[r]));
 	}
 	mc = median(c, reps);
 	mb = median(b, reps);
 	printf("(%d plain threads -> one consumer; coil: unbounded queue, "
 	       "baseline: mutex queue of 1024)\n", NPUSHERS);
 	report("queue_remote4", per * NPUSHERS, &mc, per * NPUSHERS, &mb,
-	       "none", 0);
+	       &cs, &bs, "none", 0);
 }
 
 /* The baselines' directory: COIL_BENCH_BASELINES overrides the built-in. */
@@ -476,20 +500,29 @@ static void run_asyncio(uint64_t n, double *cap1, double *unbounded)
 	*unbounded = v[1];
 }
 
-static void scenario_asyncio(double coil_cap1)
+static void scenario_asyncio(const struct bench_side *cap1)
 {
 	uint64_t n = items < 200000 ? items : 200000;
-	struct timing c[MAX_REPS], mc;
-	double a1, au, coil_unbounded;
+	struct bench_side cu = { .n = 0 }, py = { .n = 0 }, b1, bu;
+	struct timing c;
+	double a1, au, coil_cap1 = bench_side_median(cap1), coil_unbounded;
 	int r;
 
 	/* coil with an unbounded queue too, to match asyncio's maxsize=0. */
-	for (r = 0; r < reps; r++)
-		c[r] = coil_pc_run(0);
-	mc = median(c, reps);
-	coil_unbounded = mitems_per_s(items, &mc);
+	for (r = 0; r < reps; r++) {
+		bench_count_begin(&cu);
+		c = coil_pc_run(0);
+		bench_count_end(&cu, items);
+		bench_add(&cu, mitems_per_s(items, &c));
+	}
+	coil_unbounded = bench_side_median(&cu);
 
+	/* Two scenarios of three reps each in one python3 process. */
+	bench_count_begin(&py);
 	run_asyncio(n, &a1, &au);
+	bench_count_end(&py, 6 * n);
+	b1 = bench_side_one(a1 / 1e6, &py);
+	bu = bench_side_one(au / 1e6, &py);
 	if (!a1 || !au) {
 		printf("asyncio: skipped (python3 or %s/queue_asyncio.py "
 		       "not found; set COIL_BENCH_BASELINES)\n", BASELINES_DIR);
@@ -500,14 +533,11 @@ static void scenario_asyncio(double coil_cap1)
 	       coil_cap1, coil_cap1 * 1e6 / a1);
 	printf("  unbounded  %8.3f Mitems/s; coil %.2f: %.0fx\n",
 	       au / 1e6, coil_unbounded, coil_unbounded * 1e6 / au);
-	printf("RESULT name=queue_vs_asyncio_cap1 unit=Mitems/s coil=%.2f "
-	       "base=%.3f ratio=%.1f target=\">=50x\" met=%s\n", coil_cap1,
-	       a1 / 1e6, coil_cap1 * 1e6 / a1,
-	       coil_cap1 * 1e6 / a1 >= 50 ? "yes" : "no");
-	printf("RESULT name=queue_vs_asyncio_unbounded unit=Mitems/s "
-	       "coil=%.2f base=%.3f ratio=%.1f target=\">=50x\" met=%s\n",
-	       coil_unbounded, au / 1e6, coil_unbounded * 1e6 / au,
-	       coil_unbounded * 1e6 / au >= 50 ? "yes" : "no");
+	bench_report("queue_vs_asyncio_cap1", "Mitems/s", cap1, &b1, 1,
+		     ">=50x", bench_yes_no(coil_cap1 * 1e6 / a1 >= 50), NULL);
+	bench_report("queue_vs_asyncio_unbounded", "Mitems/s", &cu, &bu, 1,
+		     ">=50x", bench_yes_no(coil_unbounded * 1e6 / au >= 50),
+		     NULL);
 }
 
 /* Run bench/baselines/queue_chan.go; fills rates (items/s), 0 if not. */
@@ -526,16 +556,23 @@ static void run_go(uint64_t n, double *unbuf, double *c1, double *c1024)
 	*c1024 = v[2];
 }
 
-static void go_line(const char *name, double coil, double go, double target)
+/* @go: the Go channel's rate, items/s; go run's compile is not counted. */
+static void go_line(const char *name, const struct bench_side *coil,
+		    double go)
 {
-	printf("RESULT name=%s unit=Mitems/s coil=%.2f base=%.2f ratio=%.2f "
-	       "target=\">=1x\" met=%s\n", name, coil, go / 1e6,
-	       coil * 1e6 / go, coil >= target ? "yes" : "no");
+	struct bench_side g = bench_side_one(go / 1e6, NULL);
+	double c = bench_side_median(coil);
+
+	bench_report(name, "Mitems/s", coil, &g, 1, ">=1x",
+		     bench_yes_no(c * 1e6 >= go), NULL);
 }
 
-static void scenario_go(double coil_cap1, double coil_cap1024)
+static void scenario_go(const struct bench_side *cap1,
+			const struct bench_side *cap1024)
 {
 	double unbuf = 0, c1 = 0, c1024 = 0;
+	double coil_cap1 = bench_side_median(cap1);
+	double coil_cap1024 = bench_side_median(cap1024);
 
 	if (system("command -v go >/dev/null 2>&1") != 0) {
 		printf("go: skipped (no go toolchain; apt-get install "
@@ -555,13 +592,13 @@ static void scenario_go(double coil_cap1, double coil_cap1024)
 	       c1 / 1e6, coil_cap1, coil_cap1 * 1e6 / c1);
 	printf("  cap 1024   %8.2f Mitems/s; coil %.2f: %.1fx\n",
 	       c1024 / 1e6, coil_cap1024, coil_cap1024 * 1e6 / c1024);
-	go_line("queue_vs_go_unbuffered", coil_cap1, unbuf, unbuf / 1e6);
-	go_line("queue_vs_go_cap1024", coil_cap1024, c1024, c1024 / 1e6);
+	go_line("queue_vs_go_unbuffered", cap1, unbuf);
+	go_line("queue_vs_go_cap1024", cap1024, c1024);
 }
 
 int main(int argc, char **argv)
 {
-	double cap1, cap1024;
+	struct bench_side cap1 = { .n = 0 }, cap1024 = { .n = 0 };
 
 	if (argc > 1)
 		items = strtoull(argv[1], NULL, 10);
@@ -574,10 +611,10 @@ int main(int argc, char **argv)
 	}
 	printf("queue: 1 producer -> 1 consumer, median of %d interleaved "
 	       "runs; baseline: 2 pthreads, mutex + condvar queue\n", reps);
-	cap1 = scenario_local("queue_cap1", 1, ">=30", 30);
-	cap1024 = scenario_local("queue_cap1024", 1024, ">=80", 80);
+	scenario_local("queue_cap1", 1, ">=30", 30, &cap1);
+	scenario_local("queue_cap1024", 1024, ">=80", 80, &cap1024);
 	scenario_remote();
-	scenario_asyncio(cap1);
-	scenario_go(cap1, cap1024);
+	scenario_asyncio(&cap1);
+	scenario_go(&cap1, &cap1024);
 	return 0;
 }

@@ -432,34 +432,43 @@ static void run_python(uint64_t n, struct py_result *r)
 
 /* ------------------------------------------------------------- main */
 
+/*
+ * The RESULT lines. Each mode ran once here: one sample per side (bench/run
+ * repeats the program for a spread). @cnt and @py_cnt: what a count pass
+ * counted around each mode's child and around the asyncio run.
+ */
 static void report(uint64_t n, const struct mode_result *res,
-		   const struct py_result *py, double floor_s)
+		   const struct py_result *py, double floor_s,
+		   const struct bench_side *cnt, const struct bench_side *py_cnt)
 {
 	const struct mode_result *h = &res[MODE_HEAP];
 	double rss_b = (double)h->hwm_kb * 1024 / (double)n;
 	double py_rss_b = py->ok ? py->maxrss_kb * 1024 / (double)py->n : 0;
-	double py_wall = py->ok ? py->wall : 0;
+	struct bench_side c, b, pw;
 	char extra[256];
 	int at_1m = n >= 1000000;
 	int m;
 
+	pw = py->ok ? bench_side_one(py->wall, py_cnt) :
+		      (struct bench_side){ .n = 0 };
 	snprintf(extra, sizeof(extra), "n=%" PRIu64 " base_n=%" PRIu64
 		 " spawn_s=%.3f floor_s=%.3f", n, py->n, h->spawn, floor_s);
-	bench_result_x("sleepers_wall", "s", h->wall, py_wall,
-		       h->wall > 0 && py_wall > 0 ? py_wall / h->wall : 0,
-		       "coil<=1.5s@1M", at_1m ?
-		       bench_yes_no(h->wall <= WALL_TARGET_S) : "n/a", extra);
+	c = bench_side_one(h->wall, &cnt[MODE_HEAP]);
+	bench_report("sleepers_wall", "s", &c, &pw, 0, "coil<=1.5s@1M",
+		     at_1m ? bench_yes_no(h->wall <= WALL_TARGET_S) : "n/a",
+		     extra);
 	snprintf(extra, sizeof(extra), "n=%" PRIu64 " base_n=%" PRIu64
 		 " pte_b=%.0f", n, py->n,
 		 (double)h->pte_kb * 1024 / (double)n);
-	bench_result_x("sleepers_rss", "B/coroutine", rss_b, py_rss_b,
-		       py_rss_b > 0 ? py_rss_b / rss_b : 0, "coil<=5KiB",
-		       bench_yes_no(rss_b <= RSS_TARGET_B), extra);
-	bench_result("sleepers_alive", "tasks", (double)h->asleep_max,
-		     (double)py->alive_max,
-		     py->alive_max ? (double)h->asleep_max /
-					     (double)py->alive_max : 0,
-		     "all N asleep at once", bench_yes_no(h->ok));
+	c = bench_side_one(rss_b, NULL);
+	b = py->ok ? bench_side_one(py_rss_b, NULL) :
+		     (struct bench_side){ .n = 0 };
+	bench_report("sleepers_rss", "B/coroutine", &c, &b, 0, "coil<=5KiB",
+		     bench_yes_no(rss_b <= RSS_TARGET_B), extra);
+	c = bench_side_one((double)h->asleep_max, NULL);
+	b = bench_side_one((double)py->alive_max, NULL);
+	bench_report("sleepers_alive", "tasks", &c, &b, 1,
+		     "all N asleep at once", bench_yes_no(h->ok), NULL);
 	for (m = MODE_PER_OP; m < NMODES; m++) {
 		char name[48];
 
@@ -467,10 +476,8 @@ static void report(uint64_t n, const struct mode_result *res,
 			 mode_names[m]);
 		snprintf(extra, sizeof(extra), "n=%" PRIu64 " rss_b=%.0f",
 			 n, (double)res[m].hwm_kb * 1024 / (double)n);
-		bench_result_x(name, "s", res[m].wall, py_wall,
-			       res[m].wall > 0 && py_wall > 0 ?
-				       py_wall / res[m].wall : 0,
-			       "info", "n/a", extra);
+		c = bench_side_one(res[m].wall, &cnt[m]);
+		bench_report(name, "s", &c, &pw, 0, "info", "n/a", extra);
 	}
 }
 
@@ -478,6 +485,7 @@ int main(int argc, char **argv)
 {
 	struct mode_result res[NMODES];
 	struct py_result py = { 0 };
+	struct bench_side cnt[NMODES] = { { .n = 0 } }, py_cnt = { .n = 0 };
 	uint64_t n = 0, pn = 0;
 	int quick = 0, no_python = 0, i, ok = 1;
 	double f1[2], f2[2], strided;
@@ -513,7 +521,9 @@ int main(int argc, char **argv)
 	       "gathered\n", n);
 	run_floor(n, f1);
 	for (i = 0; i < NMODES; i++) {
+		bench_count_begin(&cnt[i]);
 		run_child((enum mode)i, n, &res[i]);
+		bench_count_end(&cnt[i], n);
 		print_mode((enum mode)i, &res[i]);
 		ok &= res[i].ok;
 	}
@@ -526,7 +536,9 @@ int main(int argc, char **argv)
 	       " stacks, and 4096 B of RSS each\n", n, f1[0], f2[0], f1[1],
 	       f2[1], strided * (double)n / 1e9, n);
 	if (!no_python) {
+		bench_count_begin(&py_cnt);
 		run_python(pn, &py);
+		bench_count_end(&py_cnt, pn);
 		if (py.ok)
 			printf("asyncio (python3 %s/sleepers.py %" PRIu64 ")\n"
 			       "  create_task x N %.3f s, total wall %.3f s; "
@@ -549,7 +561,7 @@ int main(int argc, char **argv)
 	       py.ok ? (py.maxrss_kb / (double)py.n) /
 			       ((double)res[MODE_HEAP].hwm_kb / (double)n) :
 		       0);
-	report(n, res, &py, strided * (double)n / 1e9);
+	report(n, res, &py, strided * (double)n / 1e9, cnt, &py_cnt);
 	if (!ok) {
 		fprintf(stderr, PROG ": check failed: not every mode had all "
 			"%" PRIu64 " tasks asleep at once and woken once\n", n);

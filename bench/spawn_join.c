@@ -160,22 +160,26 @@ static double pthread_side_run(int batched, uint64_t n)
 
 static void shape(int batched)
 {
-	double setup[BENCH_MAX_REPS], run[BENCH_MAX_REPS];
-	double tear[BENCH_MAX_REPS], first[BENCH_MAX_REPS];
-	double base[BENCH_MAX_REPS], mc, mb;
+	double setup[BENCH_MAX_REPS], tear[BENCH_MAX_REPS];
+	double first[BENCH_MAX_REPS], mc, mb;
+	struct bench_side run = { .n = 0 }, base = { .n = 0 };
 	struct phases ph;
 	int r;
 
 	for (r = 0; r < reps; r++) {
+		bench_count_begin(&run);
 		ph = coil_side_run(batched, ntasks);
+		bench_count_end(&run, ntasks);
+		bench_add(&run, ph.run);
 		setup[r] = ph.setup;
-		run[r] = ph.run;
 		tear[r] = ph.teardown;
 		first[r] = ph.first_batch;
-		base[r] = pthread_side_run(batched, nbase);
+		bench_count_begin(&base);
+		bench_add(&base, pthread_side_run(batched, nbase));
+		bench_count_end(&base, nbase);
 	}
-	mc = bench_median(run, reps);
-	mb = bench_median(base, reps);
+	mc = bench_side_median(&run);
+	mb = bench_side_median(&base);
 	if (batched)
 		printf("batch: spawn %d, join them in order, repeat\n", BATCH);
 	else
@@ -190,9 +194,9 @@ static void shape(int batched)
 	       batched ? PT_BATCH : 1);
 	printf("  ratio     %.1fx faster; coil %.2f Mtasks/s\n", mb / mc,
 	       1e3 / mc);
-	bench_result(batched ? "spawn_join_batch" : "spawn_join_one",
-		     "ns/task", mc, mb, mb / mc, "coil<=100ns",
-		     bench_yes_no(mc <= 100.0));
+	bench_report(batched ? "spawn_join_batch" : "spawn_join_one",
+		     "ns/task", &run, &base, 0, "coil<=100ns",
+		     bench_yes_no(mc <= 100.0), NULL);
 }
 
 int main(int argc, char **argv)
