@@ -6,9 +6,11 @@
 #
 # Usage: scripts/deps.sh [--required | --all]
 #   --required  only what building and testing needs (scripts/test.sh, CI)
-#   --all       also the optional tools (linux-perf, gnuplot-nox) that the
-#               benchmarks use when present (golang-go: the Go channel
-#               baseline of bench/queue); the default
+#   --all       also the optional tools the benchmarks use when present:
+#               linux-perf (system call and instruction counts), strace
+#               (the system call count where perf cannot), gnuplot-nox
+#               (bench/run's chart), golang-go (the Go channel baseline of
+#               bench/queue); the default
 #
 # As root it runs apt-get itself (apt-get update only when the install fails
 # without it). Otherwise it prints the one sudo command to run and exits 1.
@@ -25,7 +27,7 @@ required=(
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
 	libhttp-parser-dev
 )
-optional=(linux-perf gnuplot-nox golang-go)
+optional=(linux-perf strace gnuplot-nox golang-go)
 
 usage() {
 	echo "usage: scripts/deps.sh [--required | --all]" >&2
