@@ -10,16 +10,18 @@
  * that submits what the previous batch of completions queued and reaps the
  * next batch. Two ways to receive, chosen with -m:
  *   rs  one recv per message into the connection's own buffer, then one
- *       send of what arrived, then the next recv (default: the fastest
- *       here, see bench/ECHO.md)
+ *       send of what arrived, then the next recv (default: as fast as
+ *       any variant here and the simplest, see bench/ECHO.md)
  *   mr  one multishot recv per connection, into buffers it picks from a
  *       provided buffer ring; each is sent back, then returned to the ring
  * -f puts the accepted sockets in the ring's fixed file table (multishot
  * accept direct), so that no op looks the socket up in the fd table.
+ * -P (rs) sets IORING_RECVSEND_POLL_FIRST on every recv after the first:
+ * the next message is rarely there yet when the echo has just gone out.
  * Partial sends are finished before anything else is sent on a socket;
  * TCP_NODELAY is set on the listener, which accepted sockets inherit.
  *
- * Usage: echo_uring -p PORT [-m rs|mr] [-f]
+ * Usage: echo_uring -p PORT [-m rs|mr] [-f] [-P]
  * Prints "READY port=N" once it accepts; exits 0 on SIGTERM or SIGINT.
  */
 #define _GNU_SOURCE
