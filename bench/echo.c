@@ -41,7 +41,9 @@
  *                and bench/echo_* (default: the one this program is in)
  *   --reps N, --secs S   override the mode's repetitions / window length
  *   --points L   e.g. 64x128,1x4096 (connections x bytes)
- *   --syscalls M separate (default), same, or off
+ *   --syscalls M separate (default), same (the instruments run in the
+ *                measured window), or off (no instrumented window: no
+ *                syscall count, user time from the tick's split)
  * A missing server binary (coil's, before it exists; echo_uv without
  * libuv) is skipped with a message. Exits 1 if a run failed: a server that
  * never became ready or died, a wrong echo, a stuck process.
