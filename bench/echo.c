@@ -1445,13 +1445,14 @@ static void probe_perf(struct config *cfg)
 	char *argv[] = { "perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter",
 			 "-o", out, "true", NULL };
 	struct spawn_fds f = { devnull, devnull, devnull, { -1, -1 } };
-	int fd = mkstemp(out), status;
+	int fd, status;
 	pid_t pid;
 
 	if (cfg->sc_mode == SC_OFF) {
 		cfg->sc_why = "--syscalls off";
 		return;
 	}
+	fd = mkstemp(out);
 	if (fd < 0) {
 		cfg->sc_why = "no temporary file for perf's output";
 		return;
