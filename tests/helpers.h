@@ -8,6 +8,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,13 @@
 #ifndef TEST_ASAN
 #define TEST_ASAN 0
 #endif
+
+/*
+ * True under Valgrind (its preload library is in LD_PRELOAD). Valgrind
+ * virtualizes RLIMIT_NOFILE and keeps descriptors for itself, so tests of
+ * descriptor limits skip there.
+ */
+bool test_under_valgrind(void);
 
 /* Number of open file descriptors of this process (/proc/self/fd). */
 int test_count_fds(void);
