@@ -111,6 +111,15 @@ SCENARIOS = [
         note='needs the echo programs (bench/echo.c or bench/echo.sh, '
              'bench/echo_load.c); not counted in a separate pass: one '
              'quick run alone takes ~40 s'),
+    Scenario(
+        name='idle_conns',
+        describe='server RSS per idle TCP connection: a multishot receive '
+                 'into a shared provided-buffer ring vs a 16 KiB receive '
+                 'buffer per connection',
+        baselines='the same coil server with coil_recv into a per-task '
+                  'buffer (bench/idle_conns.c)',
+        quick=['2000', '1'], full=['10000', '3'], count=None,
+        est_quick=3, est_full=8, max_runs=1),
 ]
 
 BY_NAME = {s.name: s for s in SCENARIOS}
