@@ -150,7 +150,8 @@ struct chunk {
 struct coil_recvq {
 	struct coil__op op;        /* the armed receive; cb = recv_cb */
 	struct coil_bufring *br;
-	struct chunk *q;           /* completions not yet taken, in order */
+	struct chunk *q;           /* completions not yet taken, in order;
+				    * a ring of @cap (a power of two) */
 	unsigned head, len, cap;
 	struct coil_task *waiter;  /* the task in coil_recvq_next() */
 	struct coil_task *closer;  /* coil_recvq_close() reaping the op */
@@ -175,13 +176,13 @@ static int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
 		if (!v)
 			return -ENOMEM;
 		for (i = 0; i < q->len; i++)
-			v[i] = q->q[(q->head + i) % q->cap];
+			v[i] = q->q[(q->head + i) & (q->cap - 1)];
 		free(q->q);
 		q->q = v;
 		q->cap = cap;
 		q->head = 0;
 	}
-	q->q[(q->head + q->len) % q->cap] = (struct chunk){ res, bid };
+	q->q[(q->head + q->len) & (q->cap - 1)] = (struct chunk){ res, bid };
 	q->len++;
 	return 0;
 }
@@ -190,7 +191,7 @@ static struct chunk chunk_pop(struct coil_recvq *q)
 {
 	struct chunk c = q->q[q->head];
 
-	q->head = (q->head + 1) % q->cap;
+	q->head = (q->head + 1) & (q->cap - 1);
 	q->len--;
 	return c;
 }

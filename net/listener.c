@@ -37,7 +37,8 @@ struct coil_listener {
 	struct coil__op op;         /* the armed accept; cb = accept_cb */
 	struct coil__wq waiters;    /* tasks in coil_listener_accept() */
 	struct coil_task *closer;   /* coil_listener_close() waiting for op */
-	int *ready;                 /* accepted fds nobody has taken yet */
+	int *ready;                 /* accepted fds nobody has taken yet: a
+				     * ring of ready_cap (a power of two) */
 	unsigned ready_head, ready_len, ready_cap;
 	uint64_t resume_at;         /* back-off: arm no accept before this */
 	uint64_t backoff_ns;        /* the next back-off's length */
@@ -64,13 +65,13 @@ static int ready_push(struct coil_listener *l, int fd)
 		if (!v)
 			return -ENOMEM;
 		for (i = 0; i < l->ready_len; i++)
-			v[i] = l->ready[(l->ready_head + i) % l->ready_cap];
+			v[i] = l->ready[(l->ready_head + i) & (l->ready_cap - 1)];
 		free(l->ready);
 		l->ready = v;
 		l->ready_cap = cap;
 		l->ready_head = 0;
 	}
-	l->ready[(l->ready_head + l->ready_len) % l->ready_cap] = fd;
+	l->ready[(l->ready_head + l->ready_len) & (l->ready_cap - 1)] = fd;
 	l->ready_len++;
 	return 0;
 }
@@ -79,7 +80,7 @@ static int ready_pop(struct coil_listener *l)
 {
 	int fd = l->ready[l->ready_head];
 
-	l->ready_head = (l->ready_head + 1) % l->ready_cap;
+	l->ready_head = (l->ready_head + 1) & (l->ready_cap - 1);
 	l->ready_len--;
 	return fd;
 }
