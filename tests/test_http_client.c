@@ -1,0 +1,1001 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_http_client.c - the HTTP client session (coil/http_client.h):
+ * the native path against a small scripted server written here with coil's
+ * net API (keep-alive, chunked, redirects, a server that closes mid-body
+ * or never answers, 1,000 concurrent GETs), the libcurl path against the
+ * same server, and both against Python's http.server
+ * (tests/http_test_server.py), over TLS for the libcurl path with a
+ * self-signed certificate made by openssl in the test. Loopback only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <coil.h>
+#include <coil/http_client.h>
+
+#include "helpers.h"
+
+
+extern char **environ;
+
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
+
+/* ------------------------------------------------- the scripted server */
+
+struct srv {
+	struct coil_listener *l;
+	struct coil_task *task;
+	int port;
+	int accepted;   /* connections accepted */
+	int live;       /* connections open now */
+	int max_live;   /* the most open at once */
+	char base[64];  /* "http://127.0.0.1:PORT" */
+};
+
+struct conn_arg {
+	struct srv *srv;
+	int fd;
+};
+
+static int put(int fd, const char *s, size_t n)
+{
+	return coil_send_all(fd, s, n, NULL, -1) < 0 ? -1 : 0;
+}
+
+static int putf(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int putf(int fd, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return put(fd, buf, (size_t)n);
+}
+
+/* Read a request body (Content-Length or chunked) into a malloc'ed buffer. */
+static char *read_body(struct coil_stream *st, long cl, bool chunked,
+		       size_t *len)
+{
+	char line[128], *b = NULL;
+	size_t n = 0;
+	long k;
+
+	if (!chunked) {
+		b = calloc(1, (size_t)cl + 1);
+		if (cl && coil_stream_read_exact(st, b, (size_t)cl, -1) != cl)
+			return b;
+		*len = (size_t)cl;
+		return b;
+	}
+	for (;;) {
+		if (coil_stream_read_line(st, line, sizeof(line) - 1, -1) <= 0)
+			break;
+		k = strtol(line, NULL, 16);
+		if (!k) {
+			coil_stream_read_line(st, line, sizeof(line) - 1, -1);
+			break;
+		}
+		b = realloc(b, n + (size_t)k + 1);
+		coil_stream_read_exact(st, b + n, (size_t)k, -1);
+		n += (size_t)k;
+		coil_stream_read_line(st, line, sizeof(line) - 1, -1);
+	}
+	*len = n;
+	return b ? b : calloc(1, 1);
+}
+
+/* Answer one request for @path; false closes the connection. */
+static bool route(struct srv *s, int fd, const char *method,
+		  const char *path, const char *body, size_t blen,
+		  const char *xtest)
+{
+	static char big[1 << 20];
+	int n;
+
+	if (!strcmp(path, "/hello"))
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+			     "X-Server: scripted\r\n\r\n%s",
+			     strcmp(method, "HEAD") ? "hello" : "");
+	if (!strcmp(path, "/chunked"))
+		return !putf(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+			     "\r\n\r\n3\r\nhel\r\n6\r\nlo wor\r\n2\r\nld\r\n"
+			     "0\r\n\r\n");
+	if (sscanf(path, "/redirect/%d", &n) == 1 && n > 0)
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: /redirect/%d"
+			     "\r\nContent-Length: 3\r\n\r\nabc", n - 1);
+	if (!strcmp(path, "/redirect/0"))
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
+			     "done");
+	if (!strcmp(path, "/see-other"))
+		return !putf(fd, "HTTP/1.1 303 See Other\r\nLocation: "
+			     "%s/echo\r\nContent-Length: 0\r\n\r\n", s->base);
+	if (!strcmp(path, "/close-mid")) {
+		putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+		     "0123456789");
+		return false;
+	}
+	if (!strcmp(path, "/never")) {
+		coil_sleep(3600ull * COIL_NSEC_PER_SEC);
+		return false;
+	}
+	if (!strcmp(path, "/echo")) {
+		putf(fd, "HTTP/1.1 200 OK\r\nX-Method: %s\r\nX-Test: %s\r\n"
+		     "Content-Length: %zu\r\n\r\n", method, xtest, blen);
+		return !put(fd, body, blen);
+	}
+	if (!strcmp(path, "/big")) {
+		memset(big, 'x', sizeof(big));
+		putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		     sizeof(big));
+		return !put(fd, big, sizeof(big));
+	}
+	if (!strcmp(path, "/bigchunked")) {
+		memset(big, 'y', 1000);
+		putf(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+		for (n = 0; n < 200; n++) {
+			putf(fd, "3e8\r\n");
+			put(fd, big, 1000);
+			put(fd, "\r\n", 2);
+		}
+		return !put(fd, "0\r\n\r\n", 5);
+	}
+	if (!strcmp(path, "/hold")) {
+		coil_sleep(20 * COIL_NSEC_PER_MSEC);
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+			     "ok");
+	}
+	if (!strcmp(path, "/close"))
+		return !putf(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+			     "Content-Length: 2\r\n\r\nok") && false;
+	if (!strcmp(path, "/bad"))
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+			     "Content-Length: 3\r\n\r\nok") && false;
+	return !putf(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+}
+
+static bool serve_one(struct srv *s, struct coil_stream *st, int fd)
+{
+	char line[2048], method[16] = "", path[1024] = "", xtest[256] = "";
+	long cl = 0;
+	bool chunked = false, ok;
+	size_t blen = 0;
+	char *body;
+	ssize_t n;
+
+	n = coil_stream_read_line(st, line, sizeof(line) - 1, -1);
+	if (n <= 0)
+		return false;
+	line[n] = '\0';
+	if (sscanf(line, "%15s %1023s", method, path) != 2)
+		return false;
+	for (;;) {
+		n = coil_stream_read_line(st, line, sizeof(line) - 1, -1);
+		if (n <= 0)
+			return false;
+		line[n] = '\0';
+		if (!strcmp(line, "\r\n"))
+			break;
+		if (!strncasecmp(line, "Content-Length:", 15))
+			cl = atol(line + 15);
+		if (!strncasecmp(line, "Transfer-Encoding: chunked", 26))
+			chunked = true;
+		if (!strncasecmp(line, "X-Test: ", 8))
+			sscanf(line + 8, "%255[^\r]", xtest);
+	}
+	body = read_body(st, cl, chunked, &blen);
+	ok = route(s, fd, method, path, body, blen, xtest);
+	free(body);
+	return ok;
+}
+
+static void *conn_task(void *arg)
+{
+	struct conn_arg *ca = arg;
+	struct srv *s = ca->srv;
+	struct coil_stream *st;
+	int fd = ca->fd;
+
+	free(ca);
+	if (++s->live > s->max_live)
+		s->max_live = s->live;
+	if (!coil_stream_create(fd, 0, &st)) {
+		while (serve_one(s, st, fd))
+			;
+		coil_stream_destroy(st);
+	}
+	s->live--;
+	coil_close(fd);
+	return NULL;
+}
+
+static void *accept_task(void *arg)
+{
+	struct srv *s = arg;
+	struct coil_task *t;
+	struct conn_arg *ca;
+	int fd;
+
+	while ((fd = coil_listener_accept(s->l, NULL, NULL, -1)) >= 0) {
+		s->accepted++;
+		ca = malloc(sizeof(*ca));
+		ca->srv = s;
+		ca->fd = fd;
+		if (coil_spawn(&t, conn_task, ca)) {
+			coil_close(fd);
+			free(ca);
+			continue;
+		}
+		coil_detach(t);
+	}
+	coil_listener_close(s->l);
+	return NULL;
+}
+
+static void srv_start(struct srv *s)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(coil_tcp_listen("127.0.0.1", 0, NULL, &s->l), 0);
+	s->port = coil_listener_port(s->l);
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	assert_int_equal(coil_spawn(&s->task, accept_task, s), 0);
+}
+
+/* Stop accepting; connection tasks end when main returns (cancelled). */
+static void srv_stop(struct srv *s)
+{
+	coil_cancel(s->task);
+	coil_join(s->task, NULL);
+}
+
+static char *url_of(const struct srv *s, const char *path)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s%s", s->base, path);
+	return buf;
+}
+
+/* ---------------------------------------------------------- test bodies */
+
+/* Each body gets a server and a session; @curl sends all through libcurl. */
+struct ctx {
+	struct srv srv;
+	struct coil_http_session *s;
+	bool curl;
+};
+
+typedef void (*body_fn)(struct ctx *c);
+
+struct run_arg {
+	body_fn fn;
+	bool curl;
+	struct coil_http_session_opts opts;
+};
+
+static void *run_body(void *arg)
+{
+	struct run_arg *ra = arg;
+	struct ctx c = { .curl = ra->curl };
+
+	srv_start(&c.srv);
+	ra->opts.force_curl = ra->curl;
+	assert_int_equal(coil_http_session_create(&ra->opts, &c.s), 0);
+	ra->fn(&c);
+	assert_int_equal(coil_http_session_destroy(c.s), 0);
+	srv_stop(&c.srv);
+	return NULL;
+}
+
+static void run_with(body_fn fn, bool curl,
+		     const struct coil_http_session_opts *opts)
+{
+	struct run_arg ra = { .fn = fn, .curl = curl };
+
+	if (curl && !coil_http_have_curl())
+		TEST_SKIP("coil was built without libcurl");
+	if (opts)
+		ra.opts = *opts;
+	test_run(run_body, &ra);
+}
+
+static struct coil_http_response *get_ok(struct ctx *c, const char *path)
+{
+	struct coil_http_response *r = NULL;
+
+	assert_int_equal(coil_http_get(c->s, url_of(&c->srv, path), &r), 0);
+	return r;
+}
+
+static void body_get(struct ctx *c)
+{
+	struct coil_http_response *r = get_ok(c, "/hello");
+	size_t len;
+
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_body(r, &len), "hello");
+	assert_int_equal(len, 5);
+	assert_string_equal(coil_http_response_header(r, "x-server"),
+			    "scripted");
+	assert_true(coil_http_response_header_count(r) >= 2);
+	coil_http_response_free(r);
+}
+
+static void test_http_client_get_content_length(void **state)
+{
+	(void)state;
+	run_with(body_get, false, NULL);
+}
+
+static void body_keep_alive(struct ctx *c)
+{
+	int i;
+
+	for (i = 0; i < 10; i++)
+		coil_http_response_free(get_ok(c, "/hello"));
+	assert_int_equal(c->srv.accepted, 1);
+}
+
+static void test_http_client_keep_alive_reuses_connection(void **state)
+{
+	(void)state;
+	run_with(body_keep_alive, false, NULL);
+}
+
+static void body_connection_close(struct ctx *c)
+{
+	coil_http_response_free(get_ok(c, "/close"));
+	coil_http_response_free(get_ok(c, "/close"));
+	assert_int_equal(c->srv.accepted, 2);
+}
+
+static void test_http_client_connection_close_is_not_reused(void **state)
+{
+	(void)state;
+	run_with(body_connection_close, false, NULL);
+}
+
+static void body_chunked(struct ctx *c)
+{
+	struct coil_http_response *r = get_ok(c, "/chunked");
+
+	assert_string_equal(coil_http_response_body(r, NULL), "hello world");
+	coil_http_response_free(r);
+	/* The connection stays usable after a chunked body. */
+	coil_http_response_free(get_ok(c, "/hello"));
+	if (!c->curl)
+		assert_int_equal(c->srv.accepted, 1);
+}
+
+static void test_http_client_chunked_response(void **state)
+{
+	(void)state;
+	run_with(body_chunked, false, NULL);
+}
+
+static void body_redirects(struct ctx *c)
+{
+	struct coil_http_response *r = get_ok(c, "/redirect/3");
+
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_body(r, NULL), "done");
+	assert_string_equal(coil_http_response_url(r),
+			    url_of(&c->srv, "/redirect/0"));
+	coil_http_response_free(r);
+}
+
+static void test_http_client_redirects_are_followed(void **state)
+{
+	(void)state;
+	run_with(body_redirects, false, NULL);
+}
+
+static void body_redirects_bounded(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/redirect/5"), .max_redirects = 2,
+	};
+	struct coil_http_response *r = (void *)1;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), -ELOOP);
+	assert_null(r);
+}
+
+static void test_http_client_redirects_are_bounded(void **state)
+{
+	(void)state;
+	run_with(body_redirects_bounded, false, NULL);
+}
+
+static void body_redirect_opt_out(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/redirect/1"), .no_redirects = true,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 302);
+	assert_string_equal(coil_http_response_header(r, "Location"),
+			    "/redirect/0");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_redirects_opt_out(void **state)
+{
+	(void)state;
+	run_with(body_redirect_opt_out, false, NULL);
+}
+
+static void body_see_other(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/see-other"), .body = "data",
+		.body_len = 4,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_header(r, "X-Method"), "GET");
+	assert_string_equal(coil_http_response_body(r, NULL), "");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_see_other_turns_post_into_get(void **state)
+{
+	(void)state;
+	run_with(body_see_other, false, NULL);
+}
+
+static void body_close_mid(struct ctx *c)
+{
+	struct coil_http_response *r = (void *)1;
+	int err = coil_http_get(c->s, url_of(&c->srv, "/close-mid"), &r);
+
+	assert_int_equal(err, -ECONNRESET);
+	assert_null(r);
+}
+
+static void test_http_client_server_closing_mid_body_is_econnreset(
+	void **state)
+{
+	(void)state;
+	run_with(body_close_mid, false, NULL);
+}
+
+static void body_deadline(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/never"),
+		.timeout_ns = MS(100),
+	};
+	struct coil_http_response *r;
+	uint64_t t0 = coil_now();
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), -ETIMEDOUT);
+	assert_true(test_elapsed_ns(t0) >= MS(90));
+	assert_true(test_elapsed_ns(t0) < MS(2000));
+	/* The session still works afterwards. */
+	coil_http_response_free(get_ok(c, "/hello"));
+}
+
+static void test_http_client_deadline_on_silent_server(void **state)
+{
+	(void)state;
+	run_with(body_deadline, false, NULL);
+}
+
+static void body_post_echo(struct ctx *c)
+{
+	static const struct coil_http_header h[] = { { "X-Test", "yes" } };
+	struct coil_http_request req = {
+		.method = "PUT", .url = url_of(&c->srv, "/echo"),
+		.headers = h, .nheaders = 1,
+		.body = "the body", .body_len = 8,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_string_equal(coil_http_response_header(r, "X-Method"), "PUT");
+	assert_string_equal(coil_http_response_header(r, "X-Test"), "yes");
+	assert_string_equal(coil_http_response_body(r, NULL), "the body");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_put_sends_headers_and_body(void **state)
+{
+	(void)state;
+	run_with(body_post_echo, false, NULL);
+}
+
+struct producer {
+	int left;
+};
+
+static ssize_t produce(void *arg, void *buf, size_t len)
+{
+	struct producer *p = arg;
+
+	if (!p->left)
+		return 0;
+	coil_yield(); /* a body producer may suspend */
+	p->left--;
+	assert_true(len >= 3);
+	memcpy(buf, "abc", 3);
+	return 3;
+}
+
+static void body_post_streamed(struct ctx *c)
+{
+	struct producer p = { .left = 5 };
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/echo"), .body_fn = produce,
+		.body_arg = &p, .body_size = -1,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_string_equal(coil_http_response_header(r, "X-Method"), "POST");
+	assert_string_equal(coil_http_response_body(r, NULL),
+			    "abcabcabcabcabc");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_post_streamed_body_chunked(void **state)
+{
+	(void)state;
+	run_with(body_post_streamed, false, NULL);
+}
+
+static void body_max_body(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/big"), .max_body = 1000,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), -EFBIG);
+	req.max_body = 0;
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(strlen(coil_http_response_body(r, NULL)), 1 << 20);
+	coil_http_response_free(r);
+}
+
+static void test_http_client_too_large_body_is_efbig(void **state)
+{
+	(void)state;
+	run_with(body_max_body, false, NULL);
+}
+
+static void body_stream(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/bigchunked"), .stream = true,
+	};
+	struct coil_http_response *r;
+	size_t total = 0, len;
+	char buf[777];
+	ssize_t n;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_null(coil_http_response_body(r, &len));
+	while ((n = coil_http_response_read(r, buf, sizeof(buf))) > 0) {
+		assert_int_equal(memchr(buf, 'y', (size_t)n), buf);
+		total += (size_t)n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 200000);
+	coil_http_response_free(r);
+	coil_http_response_free(get_ok(c, "/hello"));
+	if (!c->curl)
+		assert_int_equal(c->srv.accepted, 1);
+}
+
+static void test_http_client_streamed_response_in_pieces(void **state)
+{
+	(void)state;
+	run_with(body_stream, false, NULL);
+}
+
+static void body_head(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.method = "HEAD", .url = url_of(&c->srv, "/hello"),
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_header(r, "Content-Length"),
+			    "5");
+	assert_string_equal(coil_http_response_body(r, NULL), "");
+	coil_http_response_free(r);
+	coil_http_response_free(get_ok(c, "/hello"));
+}
+
+static void test_http_client_head_has_no_body(void **state)
+{
+	(void)state;
+	run_with(body_head, false, NULL);
+}
+
+static void body_protocol_violation(struct ctx *c)
+{
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_get(c->s, url_of(&c->srv, "/bad"), &r),
+			 -EPROTO);
+}
+
+static void test_http_client_protocol_violation_is_eproto(void **state)
+{
+	(void)state;
+	run_with(body_protocol_violation, false, NULL);
+}
+
+static void body_errors(struct ctx *c)
+{
+	struct coil_http_response *r;
+	int err;
+
+	assert_int_equal(coil_http_get(c->s, "not a url", &r), -EINVAL);
+	assert_int_equal(coil_http_get(c->s, "http:///path", &r), -EINVAL);
+	assert_int_equal(coil_http_get(c->s, "http://127.0.0.1:1/", &r),
+			 -ECONNREFUSED);
+	err = coil_http_get(c->s, "http://no-such-host.invalid/", &r);
+	assert_true(err == -COIL_ENONAME || err == -EAGAIN);
+	if (!coil_http_have_curl())
+		assert_int_equal(coil_http_get(c->s, "https://127.0.0.1:1/",
+					       &r), -EPROTONOSUPPORT);
+}
+
+static void test_http_client_errors_are_negative_errno(void **state)
+{
+	(void)state;
+	run_with(body_errors, false, NULL);
+}
+
+/* ------------------------------------------------ concurrency and limits */
+
+struct many {
+	struct ctx *c;
+	const char *path;
+	int ok;
+};
+
+static void *one_get(void *arg)
+{
+	struct many *m = arg;
+	struct coil_http_response *r;
+
+	if (!coil_http_get(m->c->s, url_of(&m->c->srv, m->path), &r)) {
+		if (coil_http_response_status(r) == 200)
+			m->ok++;
+		coil_http_response_free(r);
+	}
+	return NULL;
+}
+
+static void run_many(struct ctx *c, const char *path, int n)
+{
+	struct coil_task **t = calloc((size_t)n, sizeof(*t));
+	struct many m = { .c = c, .path = path };
+	int i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(coil_spawn(&t[i], one_get, &m), 0);
+	for (i = 0; i < n; i++)
+		coil_join(t[i], NULL);
+	free(t);
+	assert_int_equal(m.ok, n);
+}
+
+static void body_thousand(struct ctx *c)
+{
+	run_many(c, "/hello", 1000);
+	assert_true(c->srv.max_live <= 100); /* the default max_total */
+}
+
+static void test_http_client_thousand_concurrent_gets(void **state)
+{
+	(void)state;
+	run_with(body_thousand, false, NULL);
+}
+
+static void body_per_host(struct ctx *c)
+{
+	run_many(c, "/hold", 20);
+	assert_true(c->srv.max_live <= 2);
+	assert_true(c->srv.accepted <= 2);
+}
+
+static void test_http_client_per_host_limit_holds(void **state)
+{
+	struct coil_http_session_opts o = { .max_per_host = 2 };
+
+	(void)state;
+	run_with(body_per_host, false, &o);
+}
+
+static void body_idle_timeout(struct ctx *c)
+{
+	coil_http_response_free(get_ok(c, "/hello"));
+	coil_sleep(80 * COIL_NSEC_PER_MSEC);
+	coil_http_response_free(get_ok(c, "/hello"));
+	assert_int_equal(c->srv.accepted, 2);
+}
+
+static void test_http_client_idle_timeout_closes_pooled(void **state)
+{
+	struct coil_http_session_opts o = { .idle_timeout_ns = MS(30) };
+
+	(void)state;
+	run_with(body_idle_timeout, false, &o);
+}
+
+/* ---------------------------------------------------- the libcurl path */
+
+static void test_http_client_curl_get_and_keep_alive(void **state)
+{
+	(void)state;
+	run_with(body_get, true, NULL);
+	run_with(body_keep_alive, true, NULL);
+}
+
+static void test_http_client_curl_chunked_and_redirects(void **state)
+{
+	(void)state;
+	run_with(body_chunked, true, NULL);
+	run_with(body_redirects, true, NULL);
+	run_with(body_redirects_bounded, true, NULL);
+	run_with(body_redirect_opt_out, true, NULL);
+}
+
+static void test_http_client_curl_close_mid_body_and_deadline(void **state)
+{
+	(void)state;
+	run_with(body_close_mid, true, NULL);
+	run_with(body_deadline, true, NULL);
+}
+
+static void test_http_client_curl_bodies(void **state)
+{
+	(void)state;
+	run_with(body_post_echo, true, NULL);
+	run_with(body_post_streamed, true, NULL);
+	run_with(body_max_body, true, NULL);
+	run_with(body_stream, true, NULL);
+	run_with(body_head, true, NULL);
+}
+
+static void test_http_client_curl_thousand_concurrent_gets(void **state)
+{
+	(void)state;
+	run_with(body_thousand, true, NULL);
+}
+
+/* ------------------------------------------------- Python's http.server */
+
+struct pyserver {
+	pid_t pid;
+	int port;
+};
+
+static bool have_program(const char *name)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/*
+ * Where tests/http_test_server.py is: beside this file. __FILE__ is as the
+ * compiler got it, relative to the build directory (this executable's
+ * parent's parent) or absolute.
+ */
+static const char *script_path(void)
+{
+	static char path[4096 + 256];
+	char exe[4096], *slash;
+	ssize_t n;
+
+	if (__FILE__[0] == '/') {
+		snprintf(path, sizeof(path), "%s", __FILE__);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		for (int i = 0; i < 2 && (slash = strrchr(exe, '/')); i++)
+			*slash = '\0';
+		if (strlen(exe) + sizeof(__FILE__) + 2 < sizeof(path))
+			sprintf(path, "%s/" __FILE__, exe);
+	}
+	slash = strrchr(path, '/');
+	slash = slash ? slash + 1 : path;
+	if ((size_t)(slash - path) + 32 < sizeof(path))
+		memcpy(slash, "http_test_server.py", 20);
+	return path;
+}
+
+/* Start tests/http_test_server.py (with @cert/@key: TLS); port on stdout. */
+static bool py_start(struct pyserver *ps, const char *cert, const char *key)
+{
+	char *argv[] = { "python3", (char *)script_path(),
+			 cert ? "--tls" : NULL, (char *)cert, (char *)key,
+			 NULL };
+	posix_spawn_file_actions_t fa;
+	char line[32];
+	int p[2];
+	FILE *f;
+
+	if (pipe2(p, O_CLOEXEC))
+		return false;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	if (posix_spawnp(&ps->pid, "python3", &fa, NULL, argv, environ)) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	ps->port = f && fgets(line, sizeof(line), f) ? atoi(line) : 0;
+	if (f)
+		fclose(f);
+	if (ps->port <= 0) {
+		kill(ps->pid, SIGKILL);
+		waitpid(ps->pid, NULL, 0);
+		return false;
+	}
+	return true;
+}
+
+static void py_stop(struct pyserver *ps)
+{
+	kill(ps->pid, SIGTERM);
+	waitpid(ps->pid, NULL, 0);
+}
+
+struct py_arg {
+	const char *scheme;
+	int port;
+	bool curl;
+	const char *ca_file;
+	int want_err; /* of a request without the CA (TLS) */
+};
+
+static void *py_body(void *arg)
+{
+	struct py_arg *pa = arg;
+	struct coil_http_session_opts o = { .force_curl = pa->curl,
+					    .ca_file = pa->ca_file };
+	struct coil_http_session *s;
+	struct coil_http_response *r;
+	char url[128];
+	int i;
+
+	assert_int_equal(coil_http_session_create(&o, &s), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", pa->scheme,
+			 pa->port, i == 0 ? "/hello" : i == 1 ? "/chunked" :
+			 "/redirect");
+		assert_int_equal(coil_http_get(s, url, &r), 0);
+		assert_int_equal(coil_http_response_status(r), 200);
+		assert_string_equal(coil_http_response_body(r, NULL),
+				    i == 1 ? "hello world" : "hello");
+		coil_http_response_free(r);
+	}
+	assert_int_equal(coil_http_session_destroy(s), 0);
+	if (pa->want_err) {
+		/* Without the CA the self-signed certificate is refused. */
+		assert_int_equal(coil_http_session_create(NULL, &s), 0);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/hello",
+			 pa->port);
+		assert_int_equal(coil_http_get(s, url, &r), pa->want_err);
+		assert_int_equal(coil_http_session_destroy(s), 0);
+	}
+	return NULL;
+}
+
+static void test_http_client_python_http_server(void **state)
+{
+	struct pyserver ps;
+	struct py_arg pa = { .scheme = "http" };
+
+	(void)state;
+	if (!have_program("python3") || !py_start(&ps, NULL, NULL))
+		TEST_SKIP("python3 is not available");
+	pa.port = ps.port;
+	test_run(py_body, &pa);
+	if (coil_http_have_curl()) {
+		pa.curl = true;
+		test_run(py_body, &pa);
+	}
+	py_stop(&ps);
+}
+
+static void test_http_client_https_through_curl(void **state)
+{
+	char dir[] = "/tmp/coil-tls-XXXXXX", cmd[1024], cert[64], key[64];
+	struct py_arg pa = { .scheme = "https", .want_err = -EKEYREJECTED };
+	struct pyserver ps;
+
+	(void)state;
+	if (!coil_http_have_curl())
+		TEST_SKIP("coil was built without libcurl");
+	if (!have_program("python3") || !have_program("openssl"))
+		TEST_SKIP("python3 or openssl is not available");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 "
+		 "-nodes -keyout %s -out %s -days 1 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+		 key, cert);
+	if (system(cmd) != 0 || !py_start(&ps, cert, key)) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		(void)!system(cmd);
+		TEST_SKIP("could not make a certificate or start the server");
+	}
+	pa.port = ps.port;
+	pa.ca_file = cert;
+	test_run(py_body, &pa);
+	py_stop(&ps);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)!system(cmd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_client_get_content_length),
+		cmocka_unit_test(test_http_client_keep_alive_reuses_connection),
+		cmocka_unit_test(test_http_client_connection_close_is_not_reused),
+		cmocka_unit_test(test_http_client_chunked_response),
+		cmocka_unit_test(test_http_client_redirects_are_followed),
+		cmocka_unit_test(test_http_client_redirects_are_bounded),
+		cmocka_unit_test(test_http_client_redirects_opt_out),
+		cmocka_unit_test(test_http_client_see_other_turns_post_into_get),
+		cmocka_unit_test(
+			test_http_client_server_closing_mid_body_is_econnreset),
+		cmocka_unit_test(test_http_client_deadline_on_silent_server),
+		cmocka_unit_test(test_http_client_put_sends_headers_and_body),
+		cmocka_unit_test(test_http_client_post_streamed_body_chunked),
+		cmocka_unit_test(test_http_client_too_large_body_is_efbig),
+		cmocka_unit_test(test_http_client_streamed_response_in_pieces),
+		cmocka_unit_test(test_http_client_head_has_no_body),
+		cmocka_unit_test(test_http_client_protocol_violation_is_eproto),
+		cmocka_unit_test(test_http_client_errors_are_negative_errno),
+		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
+		cmocka_unit_test(test_http_client_per_host_limit_holds),
+		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),
+		cmocka_unit_test(test_http_client_curl_get_and_keep_alive),
+		cmocka_unit_test(test_http_client_curl_chunked_and_redirects),
+		cmocka_unit_test(
+			test_http_client_curl_close_mid_body_and_deadline),
+		cmocka_unit_test(test_http_client_curl_bodies),
+		cmocka_unit_test(test_http_client_curl_thousand_concurrent_gets),
+		cmocka_unit_test(test_http_client_python_http_server),
+		cmocka_unit_test(test_http_client_https_through_curl),
+	};
+
+	signal(SIGPIPE, SIG_DFL);
+	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
+}
