@@ -86,11 +86,13 @@ static void echo_multishot(struct server *srv, int fd)
 
 	if (coil_recvq_open(fd, srv->br, &q) < 0)
 		return;
+	/* Each chunk goes back out from the ring buffer it arrived in; the
+	 * buffer returns to the ring when the send completes. */
 	while ((n = coil_recvq_next(q, &b, -1)) > 0) {
-		n = coil_send_all(fd, b.data, b.len, NULL, -1);
-		coil_buf_release(q, &b);
-		if (n < 0)
+		if (coil_recvq_send(q, &b) < 0) {
+			coil_buf_release(q, &b);
 			break;
+		}
 	}
 	coil_recvq_close(q);
 }

@@ -163,6 +163,14 @@ struct coil_recvq {
 	bool multishot;
 	bool multishot_worked;
 	struct coil_recvq_stats stats;
+	/* coil_recvq_send(): one send of a ring buffer in flight at most. */
+	struct coil__op send_op;   /* cb = send_cb */
+	struct coil_buf send_buf;  /* the buffer being sent (owned by us) */
+	size_t send_off;           /* bytes of it already sent */
+	struct coil_task *send_waiter; /* a task waiting to send next */
+	int send_err;              /* first failed send, reported later */
+	bool sending;
+	bool send_cancel_sent;
 };
 
 static int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
@@ -257,8 +265,97 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	record(q, res, flags);
 	if (q->waiter)
 		coil__wake(q->waiter, 0);
+	if (!q->armed && !q->sending && q->closer)
+		coil__wake(q->closer, 0);
+}
+
+/* ------------------------------------------------ sending ring buffers */
+
+static void submit_send(struct coil_recvq *q)
+{
+	struct io_uring_sqe *sqe = coil__get_sqe(q->br->rt, 1);
+
+	if (!sqe) {
+		q->send_err = q->br->rt->be.fatal ? q->br->rt->be.fatal : -EIO;
+		return;
+	}
+	io_uring_prep_send(sqe, q->fd, q->send_buf.data + q->send_off,
+			   q->send_buf.len - q->send_off, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&q->send_op);
+	q->br->rt->be.inflight++;
+	q->sending = true;
+}
+
+/*
+ * A send of a ring buffer completed (in the loop, no task involved): send
+ * the rest after a short send, else give the buffer back to the ring and
+ * let the next send (or the closer) go.
+ */
+static void send_cb(struct coil_rt *rt, struct coil__op *op, int res,
+		    unsigned flags)
+{
+	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq,
+						  send_op);
+
+	(void)rt;
+	(void)flags;
+	q->sending = false;
+	if (res > 0 && q->send_off + (size_t)res < q->send_buf.len &&
+	    !q->send_cancel_sent) {
+		q->send_off += (size_t)res;
+		submit_send(q);
+		if (q->sending)
+			return;
+	} else if (res < 0 && !q->send_err) {
+		q->send_err = res == -ECANCELED && q->send_cancel_sent ?
+				      -ECANCELED : res;
+	} else if (res == 0 && !q->send_err) {
+		q->send_err = -EIO;
+	}
+	give_to_kernel(q->br, q->send_buf.id);
+	q->send_buf.data = NULL;
+	coil__wq_wake_one(&q->br->starved, 0);
+	if (q->send_waiter)
+		coil__wake(q->send_waiter, 0);
 	if (!q->armed && q->closer)
 		coil__wake(q->closer, 0);
+}
+
+static void send_unwait(struct coil_task *t, int why)
+{
+	struct coil_recvq *q = t->wait_obj;
+
+	q->send_waiter = NULL;
+	coil__wake(t, why);
+}
+
+int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
+{
+	struct coil_task *self = coil__running();
+	int err;
+
+	if (!self)
+		return -EPERM;
+	if (!q || !buf || !buf->data || q->send_waiter || q->closer)
+		return -EINVAL;
+	while (q->sending && !q->send_err) {
+		err = coil__check_cancel(self);
+		if (err)
+			return err;
+		q->send_waiter = self;
+		err = coil__suspend_until(self, "recvq send", send_unwait, q,
+					  self->deadline);
+		q->send_waiter = NULL;
+		if (err)
+			return err;
+	}
+	if (q->send_err)
+		return q->send_err;
+	q->send_buf = *buf;
+	q->send_off = 0;
+	buf->data = NULL; /* ours now: released when the send completes */
+	submit_send(q);
+	return q->sending ? 0 : q->send_err;
 }
 
 int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
@@ -276,6 +373,8 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 	q->br = br;
 	q->op.cb = recv_cb;
 	q->op.what = "recv multishot";
+	q->send_op.cb = send_cb;
+	q->send_op.what = "recvq send";
 	q->multishot = true;
 	q->stats.multishot = true;
 	br->users++;
@@ -381,33 +480,51 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 	coil__wq_wake_one(&q->br->starved, 0);
 }
 
-static void ignore_unwait(struct coil_task *t, int why)
+/* Queue an ASYNC_CANCEL for @op; its own CQE is ignored. */
+static bool cancel_op(struct coil_rt *rt, struct coil__op *op)
 {
-	(void)t;
+	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
+
+	if (!sqe)
+		return false;
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
+	return true;
+}
+
+/* The closer was cancelled or timed out: stop the send, keep waiting. */
+static void close_unwait(struct coil_task *t, int why)
+{
+	struct coil_recvq *q = t->wait_obj;
+
 	(void)why;
+	if (q->sending && !q->send_cancel_sent)
+		q->send_cancel_sent = cancel_op(q->br->rt, &q->send_op);
 }
 
 int coil_recvq_close(struct coil_recvq *q)
 {
 	struct coil_task *self = coil__running();
-	struct io_uring_sqe *sqe;
 
 	if (!q)
 		return 0;
-	if (q->armed) {
+	if (q->armed || q->sending) {
 		if (!self || self->rt != q->br->rt)
 			return -EBUSY;
-		sqe = coil__get_sqe(q->br->rt, 1);
-		if (sqe) {
-			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&q->op,
-					       0);
-			io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-			q->cancel_sent = true;
-		}
-		/* The op lives in @q: no cancel or deadline may cut this. */
+		if (q->armed)
+			q->cancel_sent = cancel_op(q->br->rt, &q->op);
+		/*
+		 * A send in flight is let finish (the last echo of a closing
+		 * connection still goes out) unless the closing task is
+		 * cancelled or times out: then it is cancelled too. Either
+		 * way the wait lasts until both ops' last CQEs are in - they
+		 * point into @q.
+		 */
 		q->closer = self;
-		while (q->armed)
-			coil__suspend(self, "recv close", ignore_unwait, q);
+		while (q->armed || q->sending)
+			coil__suspend_until(self, "recv close", close_unwait, q,
+					    self->deadline);
+		q->closer = NULL;
 	}
 	while (q->len) {
 		struct chunk c = chunk_pop(q);

@@ -405,6 +405,94 @@ static void test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion(
 		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
 }
 
+/* Read everything from @fd, checking the pattern feeder() sends. */
+struct checker {
+	int fd;
+	size_t got;
+	bool bad;
+};
+
+static void *checker_task(void *arg)
+{
+	struct checker *c = arg;
+	char buf[700];
+	ssize_t n, i;
+
+	while ((n = coil_recv(c->fd, buf, sizeof(buf), 0)) > 0) {
+		for (i = 0; i < n; i++)
+			if ((unsigned char)buf[i] != (c->got + (size_t)i) % 251)
+				c->bad = true;
+		c->got += (size_t)n;
+	}
+	return NULL;
+}
+
+/* feeder(), but half-closing instead of closing: the echo comes back. */
+static void *feeder_shut(void *arg)
+{
+	struct feed *f = arg;
+	char buf[1000];
+	size_t off = 0, n, i;
+
+	while (off < f->len) {
+		n = f->len - off < sizeof(buf) ? f->len - off : sizeof(buf);
+		for (i = 0; i < n; i++)
+			buf[i] = (char)((off + i) % 251);
+		if (coil_send_all(f->fd, buf, n, NULL, -1) < 0)
+			break;
+		off += n;
+	}
+	shutdown(f->fd, SHUT_WR);
+	return NULL;
+}
+
+static void *body_recvq_send(void *arg)
+{
+	struct feed f = { .len = 256 * 1024 };
+	struct checker c = { 0 };
+	struct coil_bufring *br;
+	struct coil_recvq *q;
+	struct coil_task *tf, *tc;
+	struct coil_buf b;
+	ssize_t n;
+	int sv[2], err;
+
+	(void)arg;
+	/* 4 buffers of 256 bytes, each held until its echo is sent. */
+	err = coil_bufring_create(4, 256, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	make_pair(sv);
+	f.fd = c.fd = sv[1];
+	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
+	assert_int_equal(coil_spawn(&tf, feeder_shut, &f), 0);
+	assert_int_equal(coil_spawn(&tc, checker_task, &c), 0);
+	while ((n = coil_recvq_next(q, &b, MS(5000))) > 0) {
+		assert_int_equal(coil_recvq_send(q, &b), 0);
+		assert_null(b.data); /* consumed */
+	}
+	assert_int_equal(n, 0);
+	/* Close waits for the last send; then the checker sees the end. */
+	assert_int_equal(coil_recvq_close(q), 0);
+	shutdown(sv[0], SHUT_WR);
+	coil_join(tf, NULL);
+	coil_join(tc, NULL);
+	assert_int_equal(c.got, f.len);
+	assert_false(c.bad);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_recvq_send_echoes_every_byte_in_order_and_frees_buffers(
+	void **st)
+{
+	(void)st;
+	if (INT(test_run(body_recvq_send, NULL)) == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
 static void *body_recvq_many(void *arg)
 {
 	enum { N = 64 };
@@ -556,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_sendfile_copies_file_range_through_splice),
 		cmocka_unit_test(test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion),
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
+		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
 	};

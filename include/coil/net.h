@@ -317,6 +317,21 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
  */
 ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns);
+/*
+ * coil_recvq_send - send @buf (a chunk from coil_recvq_next() on @q) on
+ * @q's socket and give it back to the ring once the kernel is done with it,
+ * without waiting: the echo/proxy fast path, no copy and no second wake-up
+ * per message. @buf is consumed (buf->data becomes NULL) when this returns
+ * 0. Sends are kept in order: while one is in flight, the next call waits
+ * for it. A short send is completed by coil; a failed one is reported by
+ * the next coil_recvq_send() (-EPIPE, -ECONNRESET, ...). Returns 0 or a
+ * negative errno (then @buf is still the caller's to release): -EINVAL,
+ * -ECANCELED / -ETIMEDOUT while waiting for the previous send, -EPERM.
+ * coil_recvq_close() waits for a send still in flight (close or shut the
+ * socket down first to end a send the peer does not drain).
+ */
+int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf);
+
 /* Give @buf back to its ring (and so to the kernel). */
 void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf);
 struct coil_recvq_stats {
