@@ -25,9 +25,9 @@ prog=deps.sh
 required=(
 	'build-essential|gcc' libc6-dev meson ninja-build pkg-config
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
-	libhttp-parser-dev
+	libhttp-parser-dev libcurl4-openssl-dev
 )
-optional=(linux-perf strace gnuplot-nox golang-go)
+optional=(linux-perf strace gnuplot-nox golang-go python3-aiohttp openssl)
 
 usage() {
 	echo "usage: scripts/deps.sh [--required | --all]" >&2
