@@ -120,6 +120,16 @@ SCENARIOS = [
                   'buffer (bench/idle_conns.c)',
         quick=['2000', '1'], full=['10000', '3'], count=None,
         est_quick=3, est_full=8, max_runs=1),
+    Scenario(
+        name='http_client',
+        describe='HTTP client: N GETs, 64 in flight, through one session '
+                 'against a local epoll keep-alive responder; coil native '
+                 'vs coil\'s libcurl path vs aiohttp',
+        baselines='coil\'s libcurl path (curl multi driven by the ring); '
+                  'Python aiohttp (bench/baselines/http_client_aiohttp.py, '
+                  '/usr/bin/python3 + python3-aiohttp)',
+        quick=['5000', '3'], full=['20000', '5'], count=['1000', '1'],
+        est_quick=10, est_full=45, limit_quick=120, limit_full=600),
 ]
 
 BY_NAME = {s.name: s for s in SCENARIOS}
