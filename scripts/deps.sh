@@ -10,7 +10,8 @@
 #               linux-perf (system call and instruction counts), strace
 #               (the system call count where perf cannot), gnuplot-nox
 #               (bench/run's chart), golang-go (the Go channel baseline of
-#               bench/queue); the default
+#               bench/queue), wrk and nginx (bench/http_server's load
+#               generator and baseline); the default
 #
 # As root it runs apt-get itself (apt-get update only when the install fails
 # without it). Otherwise it prints the one sudo command to run and exits 1.
@@ -27,7 +28,8 @@ required=(
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
 	libhttp-parser-dev libcurl4-openssl-dev
 )
-optional=(linux-perf strace gnuplot-nox golang-go python3-aiohttp openssl)
+optional=(linux-perf strace gnuplot-nox golang-go python3-aiohttp openssl wrk
+	nginx)
 
 usage() {
 	echo "usage: scripts/deps.sh [--required | --all]" >&2

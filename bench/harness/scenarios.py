@@ -130,6 +130,20 @@ SCENARIOS = [
                   '/usr/bin/python3 + python3-aiohttp)',
         quick=['5000', '3'], full=['20000', '5'], count=['1000', '1'],
         est_quick=10, est_full=45, limit_quick=120, limit_full=600),
+    Scenario(
+        name='http_server',
+        describe='HTTP/1.1 hello world under wrk (64 keep-alive '
+                 'connections): examples/http_hello vs nginx, one core '
+                 'each, same bytes per response',
+        baselines='nginx, one worker, return 200, access log off '
+                  '(bench/baselines/nginx.conf); load: wrk',
+        quick=['--quick'], full=['--full'], count=None,
+        est_quick=25, est_full=70, limit_quick=120, limit_full=600,
+        max_runs=1, server=True, load_generators=('wrk',),
+        build_arg=True,
+        note='needs bench/http_server and examples/http_hello; skips '
+             'itself when wrk or nginx is missing; counts its servers\' '
+             'system calls itself'),
 ]
 
 BY_NAME = {s.name: s for s in SCENARIOS}
