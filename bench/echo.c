@@ -197,16 +197,24 @@ struct spawn_fds {
 };
 
 /* Put @fd at @to, without FD_CLOEXEC, wherever it was. */
-static int move_fd(int fd, int to)
+/* Copies of @f's fds numbered 20 and up (close-on-exec), -1 for none. */
+static int lift_fds(const struct spawn_fds *f, int lifted[5])
 {
-	int tmp = fcntl(fd, F_DUPFD_CLOEXEC, 20);	/* above 10, 11 */
+	const int src[5] = { f->in, f->out, f->err, f->extra[0], f->extra[1] };
+	int i;
 
-	return tmp < 0 ? -1 : dup2(tmp, to);
+	for (i = 0; i < 5; i++) {
+		lifted[i] = src[i] < 0 ? -1 : fcntl(src[i], F_DUPFD_CLOEXEC, 20);
+		if (src[i] >= 0 && lifted[i] < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static void child_exec(char *const argv[], int cpu, const struct spawn_fds *f)
 {
 	cpu_set_t set;
+	int lifted[5];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
@@ -217,11 +225,17 @@ static void child_exec(char *const argv[], int cpu, const struct spawn_fds *f)
 		if (sched_setaffinity(0, sizeof(set), &set) < 0)
 			_exit(126);
 	}
-	if ((f->in >= 0 && move_fd(f->in, 0) < 0) ||
-	    (f->out >= 0 && move_fd(f->out, 1) < 0) ||
-	    (f->err >= 0 && move_fd(f->err, 2) < 0) ||
-	    (f->extra[0] >= 0 && move_fd(f->extra[0], 10) < 0) ||
-	    (f->extra[1] >= 0 && move_fd(f->extra[1], 11) < 0))
+	/*
+	 * Copy every source above 20 first: a source may itself sit on a
+	 * target number (ack[1] on fd 10, say, when few fds are open, as
+	 * under bench/run), and moving one into place would clobber it.
+	 */
+	if (lift_fds(f, lifted) < 0 ||
+	    (lifted[0] >= 0 && dup2(lifted[0], 0) < 0) ||
+	    (lifted[1] >= 0 && dup2(lifted[1], 1) < 0) ||
+	    (lifted[2] >= 0 && dup2(lifted[2], 2) < 0) ||
+	    (lifted[3] >= 0 && dup2(lifted[3], 10) < 0) ||
+	    (lifted[4] >= 0 && dup2(lifted[4], 11) < 0))
 		_exit(126);
 	execvp(argv[0], argv);
 	fprintf(stderr, "%s: exec %s: %s\n", PROG, argv[0], strerror(errno));
