@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/examples/static_server.sh STATIC_SERVER - the example file server
+# end to end over loopback: a whole file (bytes compared), index.html for
+# "/", HEAD, a byte range (206), an unsatisfiable range (416),
+# If-Modified-Since (304), a missing file (404), ".." refused (400), and
+# exit 0 on SIGTERM. Exit 77 (skip) where io_uring is refused.
+set -euo pipefail
+
+server=$1
+dir=$(mktemp -d)
+out=$(mktemp)
+trap 'kill -9 "$pid" 2>/dev/null || true; rm -rf "$dir" "$out"' EXIT
+
+head -c 300000 /dev/urandom >"$dir/blob.bin"
+echo "<h1>index</h1>" >"$dir/index.html"
+mkdir "$dir/sub"
+
+"$server" -p 0 -H 127.0.0.1 "$dir" >"$out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	grep -q '^READY port=' "$out" && break
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" && rc=0 || rc=$?
+		[[ $rc == 77 ]] && exit 77
+		echo "static_server exited early ($rc):" >&2
+		cat "$out" >&2
+		exit 1
+	fi
+	sleep 0.05
+done
+port=$(sed -n 's/^READY port=//p' "$out")
+[[ -n $port ]] || { echo "no READY line" >&2; cat "$out" >&2; exit 1; }
+
+python3 - "$port" "$dir" <<'PY'
+import http.client, os, sys, email.utils
+port, root = int(sys.argv[1]), sys.argv[2]
+blob = open(os.path.join(root, "blob.bin"), "rb").read()
+
+def req(method, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+r, b = req("GET", "/blob.bin")
+assert r.status == 200 and b == blob, ("whole file", r.status, len(b))
+r, b = req("GET", "/")
+assert r.status == 200 and b"<h1>index</h1>" in b, ("index", r.status)
+r, b = req("HEAD", "/blob.bin")
+assert r.status == 200 and b == b"" and \
+    int(r.getheader("Content-Length")) == len(blob), ("HEAD", r.status)
+r, b = req("GET", "/blob.bin", {"Range": "bytes=1000-1999"})
+assert r.status == 206 and b == blob[1000:2000], ("range", r.status, len(b))
+r, b = req("GET", "/blob.bin", {"Range": "bytes=999999-"})
+assert r.status == 416, ("416", r.status)
+mtime = os.stat(os.path.join(root, "blob.bin")).st_mtime
+ims = email.utils.formatdate(mtime + 60, usegmt=True)
+r, b = req("GET", "/blob.bin", {"If-Modified-Since": ims})
+assert r.status == 304 and b == b"", ("304", r.status)
+r, b = req("GET", "/no-such-file")
+assert r.status == 404, ("404", r.status)
+r, b = req("GET", "/sub/../../coil-static-outside")
+assert r.status == 400, ("dot-dot", r.status)
+# Keep-alive: several requests on one connection.
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+for _ in range(3):
+    c.request("GET", "/index.html")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"<h1>index</h1>\n"
+c.close()
+print("static_server: 9 checks passed")
+PY
+
+kill -TERM "$pid"
+rc=0
+timeout 10 tail --pid="$pid" -f /dev/null || { echo "server did not exit" >&2; exit 1; }
+wait "$pid" || rc=$?
+[[ $rc == 0 ]] || { echo "static_server exited with $rc" >&2; cat "$out" >&2; exit 1; }
