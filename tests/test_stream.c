@@ -28,6 +28,28 @@ static void make_pair(int sv[2])
 			 0);
 }
 
+/*
+ * A stream over one end of a fresh socketpair; the test writes into
+ * t->sv[1] and reads through t->s.
+ */
+struct sp {
+	int sv[2];
+	struct coil_stream *s;
+};
+
+static void sp_open(struct sp *t, size_t bufsize)
+{
+	make_pair(t->sv);
+	assert_int_equal(coil_stream_create(t->sv[0], bufsize, &t->s), 0);
+}
+
+static void sp_close(struct sp *t)
+{
+	coil_stream_destroy(t->s);
+	close(t->sv[0]);
+	close(t->sv[1]);
+}
+
 /* Write @s to @fd in full from a plain (blocking) write. */
 static void put(int fd, const char *s)
 {
@@ -38,27 +60,23 @@ static void put(int fd, const char *s)
 
 static void *body_read_line(void *arg)
 {
-	struct coil_stream *s;
+	struct sp t;
 	char line[64];
-	int sv[2];
 
 	(void)arg;
-	make_pair(sv);
-	assert_int_equal(coil_stream_create(sv[0], 8, &s), 0);
-	put(sv[1], "first line\nsecond\nrest");
-	shutdown(sv[1], SHUT_WR);
+	sp_open(&t, 8);
+	put(t.sv[1], "first line\nsecond\nrest");
+	shutdown(t.sv[1], SHUT_WR);
 	/* Lines longer than the 8-byte initial buffer: it grows. */
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 11);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 11);
 	assert_memory_equal(line, "first line\n", 11);
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 7);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 7);
 	assert_memory_equal(line, "second\n", 7);
 	/* The end without a newline: what is left, then 0. */
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 4);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 4);
 	assert_memory_equal(line, "rest", 4);
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 0);
-	coil_stream_destroy(s);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 0);
+	sp_close(&t);
 	return NULL;
 }
 
@@ -70,25 +88,21 @@ static void test_stream_read_line_splits_lines_and_returns_the_tail(void **st)
 
 static void *body_line_limit(void *arg)
 {
-	struct coil_stream *s;
+	struct sp t;
 	char line[64];
-	int sv[2];
 
 	(void)arg;
-	make_pair(sv);
-	assert_int_equal(coil_stream_create(sv[0], 0, &s), 0);
-	put(sv[1], "0123456789abcdef\nnext\n");
+	sp_open(&t, 0);
+	put(t.sv[1], "0123456789abcdef\nnext\n");
 	/* 10 bytes without a newline: too long, and nothing is consumed. */
-	assert_int_equal(coil_stream_read_line(s, line, 10, -1), -EMSGSIZE);
-	assert_int_equal(coil_stream_read_line(s, line, 10, -1), -EMSGSIZE);
+	assert_int_equal(coil_stream_read_line(t.s, line, 10, -1), -EMSGSIZE);
+	assert_int_equal(coil_stream_read_line(t.s, line, 10, -1), -EMSGSIZE);
 	/* A larger limit gets the whole line, then the next one. */
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 17);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 17);
 	assert_memory_equal(line, "0123456789abcdef\n", 17);
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 5);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 5);
 	assert_memory_equal(line, "next\n", 5);
-	coil_stream_destroy(s);
-	close(sv[0]);
-	close(sv[1]);
+	sp_close(&t);
 	return NULL;
 }
 
@@ -100,26 +114,22 @@ static void test_stream_read_line_limit_is_emsgsize_and_loses_nothing(void **st)
 
 static void *body_read_exact(void *arg)
 {
-	struct coil_stream *s;
+	struct sp t;
 	char buf[16];
-	int sv[2];
 
 	(void)arg;
-	make_pair(sv);
-	assert_int_equal(coil_stream_create(sv[0], 4, &s), 0);
-	put(sv[1], "abcdefgh");
-	assert_int_equal(coil_stream_read_exact(s, buf, 3, -1), 3);
+	sp_open(&t, 4);
+	put(t.sv[1], "abcdefgh");
+	assert_int_equal(coil_stream_read_exact(t.s, buf, 3, -1), 3);
 	assert_memory_equal(buf, "abc", 3);
-	put(sv[1], "ij");
-	shutdown(sv[1], SHUT_WR);
+	put(t.sv[1], "ij");
+	shutdown(t.sv[1], SHUT_WR);
 	/* 7 bytes remain: asking for 10 ends early and keeps all 7. */
-	assert_int_equal(coil_stream_read_exact(s, buf, 10, -1), -ENODATA);
-	assert_int_equal(coil_stream_read(s, buf, sizeof(buf), -1), 7);
+	assert_int_equal(coil_stream_read_exact(t.s, buf, 10, -1), -ENODATA);
+	assert_int_equal(coil_stream_read(t.s, buf, sizeof(buf), -1), 7);
 	assert_memory_equal(buf, "defghij", 7);
-	assert_int_equal(coil_stream_read_exact(s, buf, 1, -1), 0);
-	coil_stream_destroy(s);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(coil_stream_read_exact(t.s, buf, 1, -1), 0);
+	sp_close(&t);
 	return NULL;
 }
 
@@ -131,23 +141,19 @@ static void test_stream_read_exact_short_input_is_enodata_and_kept(void **st)
 
 static void *body_read_timeout(void *arg)
 {
-	struct coil_stream *s;
+	struct sp t;
 	char line[16];
-	int sv[2];
 
 	(void)arg;
-	make_pair(sv);
-	assert_int_equal(coil_stream_create(sv[0], 0, &s), 0);
-	put(sv[1], "part");
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), MS(30)),
+	sp_open(&t, 0);
+	put(t.sv[1], "part");
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), MS(30)),
 			 -ETIMEDOUT);
-	put(sv[1], "ial\n");
+	put(t.sv[1], "ial\n");
 	/* The part read before the timeout is still there. */
-	assert_int_equal(coil_stream_read_line(s, line, sizeof(line), -1), 8);
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 8);
 	assert_memory_equal(line, "partial\n", 8);
-	coil_stream_destroy(s);
-	close(sv[0]);
-	close(sv[1]);
+	sp_close(&t);
 	return NULL;
 }
 
@@ -159,22 +165,19 @@ static void test_stream_timeout_keeps_partial_line(void **st)
 
 static void *body_write_flush(void *arg)
 {
-	struct coil_stream *s;
+	struct sp t;
 	char buf[64] = { 0 };
-	int sv[2], i;
+	int i;
 
 	(void)arg;
-	make_pair(sv);
-	assert_int_equal(coil_stream_create(sv[0], 16, &s), 0);
+	sp_open(&t, 16);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(coil_stream_write(s, "hello ", 6, -1), 6);
+		assert_int_equal(coil_stream_write(t.s, "hello ", 6, -1), 6);
 	/* 18 bytes through a 16-byte buffer: 12 sent, 6 still buffered. */
-	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 12);
-	assert_int_equal(coil_stream_flush(s, -1), 0);
-	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 6);
-	coil_stream_destroy(s);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT), 12);
+	assert_int_equal(coil_stream_flush(t.s, -1), 0);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT), 6);
+	sp_close(&t);
 	return NULL;
 }
 
@@ -326,9 +329,10 @@ static void test_sendfile_copies_file_range_through_splice(void **st)
 struct feed {
 	int fd;
 	size_t len;
+	bool half_close;  /* shutdown(SHUT_WR) at the end, not close */
 };
 
-/* Send @len bytes of a known pattern in pieces, then close. */
+/* Send @len bytes of a known pattern in pieces, then close (or half-close). */
 static void *feeder(void *arg)
 {
 	struct feed *f = arg;
@@ -343,7 +347,10 @@ static void *feeder(void *arg)
 			break;
 		off += n;
 	}
-	coil_close(f->fd);
+	if (f->half_close)
+		shutdown(f->fd, SHUT_WR);
+	else
+		coil_close(f->fd);
 	return NULL;
 }
 
@@ -427,28 +434,9 @@ static void *checker_task(void *arg)
 	return NULL;
 }
 
-/* feeder(), but half-closing instead of closing: the echo comes back. */
-static void *feeder_shut(void *arg)
-{
-	struct feed *f = arg;
-	char buf[1000];
-	size_t off = 0, n, i;
-
-	while (off < f->len) {
-		n = f->len - off < sizeof(buf) ? f->len - off : sizeof(buf);
-		for (i = 0; i < n; i++)
-			buf[i] = (char)((off + i) % 251);
-		if (coil_send_all(f->fd, buf, n, NULL, -1) < 0)
-			break;
-		off += n;
-	}
-	shutdown(f->fd, SHUT_WR);
-	return NULL;
-}
-
 static void *body_recvq_send(void *arg)
 {
-	struct feed f = { .len = 256 * 1024 };
+	struct feed f = { .len = 256 * 1024, .half_close = true };
 	struct checker c = { 0 };
 	struct coil_bufring *br;
 	struct coil_recvq *q;
@@ -465,7 +453,7 @@ static void *body_recvq_send(void *arg)
 	make_pair(sv);
 	f.fd = c.fd = sv[1];
 	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
-	assert_int_equal(coil_spawn(&tf, feeder_shut, &f), 0);
+	assert_int_equal(coil_spawn(&tf, feeder, &f), 0);
 	assert_int_equal(coil_spawn(&tc, checker_task, &c), 0);
 	while ((n = coil_recvq_next(q, &b, MS(5000))) > 0) {
 		assert_int_equal(coil_recvq_send(q, &b), 0);

@@ -6,26 +6,14 @@
 # connect is refused) while the open connection keeps being served; when
 # it closes the server exits 0. Exit 77 (skip) where io_uring is refused.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 server=$1
 out=$(mktemp)
 trap 'kill -9 "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
 
-"$server" -p 0 -g 10000 >"$out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-	grep -q '^READY port=' "$out" && break
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" && rc=0 || rc=$?
-		[[ $rc == 77 ]] && exit 77
-		echo "echo_server exited early ($rc):" >&2
-		cat "$out" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
-port=$(sed -n 's/^READY port=//p' "$out")
-[[ -n $port ]] || { echo "no READY line" >&2; cat "$out" >&2; exit 1; }
+start_server "$out" "$server" -p 0 -g 10000
 
 python3 - "$port" "$pid" <<'PY'
 import os, signal, socket, sys, time
@@ -47,9 +35,6 @@ assert c.recv(64) == b"after\n", "open connection not served after SIGTERM"
 c.close()
 PY
 
-rc=0
-timeout 10 tail --pid="$pid" -f /dev/null || { echo "server did not exit" >&2; exit 1; }
-wait "$pid" || rc=$?
+wait_server "$out"
 cat "$out"
-[[ $rc == 0 ]] || { echo "echo_server exited with $rc" >&2; exit 1; }
 grep -q "1 connection(s) served" "$out"

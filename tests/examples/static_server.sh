@@ -7,6 +7,8 @@
 # If-Modified-Since (304), a missing file (404), ".." refused (400), and
 # exit 0 on SIGTERM. Exit 77 (skip) where io_uring is refused.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 server=$1
 dir=$(mktemp -d)
@@ -17,21 +19,7 @@ head -c 300000 /dev/urandom >"$dir/blob.bin"
 echo "<h1>index</h1>" >"$dir/index.html"
 mkdir "$dir/sub"
 
-"$server" -p 0 -H 127.0.0.1 "$dir" >"$out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-	grep -q '^READY port=' "$out" && break
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" && rc=0 || rc=$?
-		[[ $rc == 77 ]] && exit 77
-		echo "static_server exited early ($rc):" >&2
-		cat "$out" >&2
-		exit 1
-	fi
-	sleep 0.05
-done
-port=$(sed -n 's/^READY port=//p' "$out")
-[[ -n $port ]] || { echo "no READY line" >&2; cat "$out" >&2; exit 1; }
+start_server "$out" "$server" -p 0 -H 127.0.0.1 "$dir"
 
 python3 - "$port" "$dir" <<'PY'
 import http.client, os, sys, email.utils
@@ -75,8 +63,4 @@ c.close()
 print("static_server: 9 checks passed")
 PY
 
-kill -TERM "$pid"
-rc=0
-timeout 10 tail --pid="$pid" -f /dev/null || { echo "server did not exit" >&2; exit 1; }
-wait "$pid" || rc=$?
-[[ $rc == 0 ]] || { echo "static_server exited with $rc" >&2; cat "$out" >&2; exit 1; }
+stop_server "$out"

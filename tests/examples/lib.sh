@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+#
+# tests/examples/lib.sh - sourced by the example servers' end-to-end tests.
+#
+# start_server OUT CMD... - run CMD in the background with its output in
+# OUT and wait (5 s at most) for its "READY port=N" line. Sets $pid and
+# $port. Exits 77 (skip) if the server exits with 77 (io_uring refused
+# here), 1 if it dies or never gets ready.
+start_server() {
+	local out=$1 rc=0
+	shift
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q '^READY port=' "$out" && break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" || rc=$?
+			((rc == 77)) && exit 77
+			echo "$1 exited early ($rc):" >&2
+			cat "$out" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	port=$(sed -n 's/^READY port=//p' "$out")
+	if [[ -z $port ]]; then
+		echo "$1: no READY line" >&2
+		cat "$out" >&2
+		exit 1
+	fi
+}
+
+# wait_server OUT - $pid must exit 0 within 10 s.
+wait_server() {
+	local rc=0
+	if ! timeout 10 tail --pid="$pid" -f /dev/null; then
+		echo "the server did not exit" >&2
+		exit 1
+	fi
+	wait "$pid" || rc=$?
+	if ((rc != 0)); then
+		echo "the server exited with $rc" >&2
+		cat "$1" >&2
+		exit 1
+	fi
+}
+
+# stop_server OUT - SIGTERM $pid, then wait_server.
+stop_server() {
+	kill -TERM "$pid"
+	wait_server "$1"
+}
