@@ -34,7 +34,7 @@
  *                instrumented), all 6 points: about 12 minutes
  *   --servers L  comma-separated, in this order within a repetition
  *                (default coil,epoll,uring,threads,uv). Variants, for
- *                choosing each server's best form: coil_ms, epoll_et,
+ *                choosing each server's best form: coil_recv, epoll_et,
  *                uring_mr, uring_fixed, uring_mr_fixed, uring_pollfirst
  *                (bench/ECHO.md)
  *   --build DIR  the meson build directory holding examples/echo_server
@@ -92,13 +92,14 @@ struct server_kind {
 };
 
 static const struct server_kind kinds[] = {
-	{ "coil", "examples/echo_server", { NULL }, "coil, examples/echo_server" },
+	{ "coil", "examples/echo_server", { NULL },
+	  "coil, examples/echo_server (multishot recv + recvq_send)" },
 	{ "epoll", "bench/echo_epoll", { NULL }, "epoll, level-triggered" },
 	{ "uring", "bench/echo_uring", { NULL }, "raw liburing loop" },
 	{ "threads", "bench/echo_threads", { NULL }, "thread per connection" },
 	{ "uv", "bench/echo_uv", { NULL }, "libuv" },
-	{ "coil_ms", "examples/echo_server", { "-m", "multishot", NULL },
-	  "coil, examples/echo_server -m multishot" },
+	{ "coil_recv", "examples/echo_server", { "-m", "recv", NULL },
+	  "coil, examples/echo_server -m recv (a recv per message)" },
 	{ "epoll_et", "bench/echo_epoll", { "-E", NULL }, "epoll, edge-triggered" },
 	{ "uring_mr", "bench/echo_uring", { "-m", "mr", NULL },
 	  "liburing, multishot recv + buffer ring" },
