@@ -222,6 +222,18 @@ static void arm(struct coil_recvq *q)
 	q->stats.arms++;
 }
 
+/* Queue an ASYNC_CANCEL for @op; its own CQE is ignored. */
+static bool cancel_op(struct coil_rt *rt, struct coil__op *op)
+{
+	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
+
+	if (!sqe)
+		return false;
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
+	return true;
+}
+
 static void record(struct coil_recvq *q, int res, unsigned flags)
 {
 	struct coil_bufring *br = q->br;
@@ -230,14 +242,26 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 	if (flags & IORING_CQE_F_BUFFER) {
 		bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
 		br->available--;
-		if (res > 0 && !q->closer &&
+		if (res > 0 && !q->closer && !q->end &&
 		    chunk_push(q, res, bid) == 0)
 			return;
 		give_to_kernel(br, bid); /* empty, or nobody will read it */
 		coil__wq_wake_one(&br->starved, 0);
-		if (res > 0 && !q->closer)
-			res = -ENOMEM; /* lost a chunk: end the stream loudly */
+		if (res > 0 && !q->closer && !q->end) {
+			/*
+			 * Out of memory for the queue: this chunk is lost, so
+			 * end the stream here (after what is queued) rather
+			 * than deliver it with a hole; stop the receive.
+			 */
+			q->end = 1;
+			q->end_res = -ENOMEM;
+			if (q->armed && !q->cancel_sent)
+				q->cancel_sent = cancel_op(br->rt, &q->op);
+			return;
+		}
 	}
+	if (q->end)
+		return; /* the stream already ended */
 	if (res == -ENOBUFS)
 		q->stats.nobufs++;
 	if (res == -ENOBUFS || (res == -ECANCELED && q->cancel_sent))
@@ -353,9 +377,13 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 		return q->send_err;
 	q->send_buf = *buf;
 	q->send_off = 0;
-	buf->data = NULL; /* ours now: released when the send completes */
 	submit_send(q);
-	return q->sending ? 0 : q->send_err;
+	if (!q->sending) {
+		q->send_buf.data = NULL; /* not taken: still the caller's */
+		return q->send_err;
+	}
+	buf->data = NULL; /* ours now: released when the send completes */
+	return 0;
 }
 
 int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
@@ -397,15 +425,31 @@ static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
 	struct coil__wq_node n = { 0 };
 	int err;
 
+	uint64_t now;
+
 	while (!q->br->available) {
+		/* Woken by a release and cancelled meanwhile: stop here. */
+		err = coil__check_cancel(self);
+		if (err)
+			return err;
+		now = coil__now();
+		if (deadline != COIL__NEVER && now >= deadline)
+			return -ETIMEDOUT;
 		n.task = self;
 		err = coil__wq_wait(&q->br->starved, &n, "recv buffer",
 				    deadline == COIL__NEVER ? -1 :
-				    (int64_t)(deadline - coil__now()));
+				    (int64_t)(deadline - now));
 		if (err)
 			return err;
 	}
 	arm(q);
+	/*
+	 * Arming takes no buffer: if some are still free, pass the wake-up on
+	 * to the next starved receiver, which would otherwise wait for a
+	 * release that may never come.
+	 */
+	if (q->br->available)
+		coil__wq_wake_one(&q->br->starved, 0);
 	return q->armed ? 0 : (self->rt->be.fatal ? self->rt->be.fatal : -EIO);
 }
 
@@ -478,18 +522,6 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 	give_to_kernel(q->br, buf->id);
 	buf->data = NULL;
 	coil__wq_wake_one(&q->br->starved, 0);
-}
-
-/* Queue an ASYNC_CANCEL for @op; its own CQE is ignored. */
-static bool cancel_op(struct coil_rt *rt, struct coil__op *op)
-{
-	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
-
-	if (!sqe)
-		return false;
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-	return true;
 }
 
 /* The closer was cancelled or timed out: stop the send, keep waiting. */

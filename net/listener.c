@@ -48,6 +48,7 @@ struct coil_listener {
 	bool armed;                 /* an accept SQE may still post CQEs */
 	bool cancel_sent;           /* an ASYNC_CANCEL for it is queued */
 	bool closing;
+	unsigned users;             /* tasks inside coil_listener_accept() */
 	struct coil_listener_stats stats;
 	char *unix_path;            /* bound path to unlink at close */
 };
@@ -207,23 +208,39 @@ static void accept_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	if (l->armed)
 		return;
 	/* The accept ended: the closer may go on, or a waiter re-arms. */
-	if (l->closer)
-		coil__wake(l->closer, 0);
+	if (l->closer) {
+		if (!l->users)
+			coil__wake(l->closer, 0);
+	}
 	else if (!l->closing)
 		coil__wq_wake_one(&l->waiters, -EAGAIN);
 }
 
 /* ------------------------------------------------------------ accept */
 
-/* Wait until the back-off ends or @deadline passes. */
-static int back_off(struct coil_listener *l, uint64_t deadline)
+/* Nanoseconds from now until @when (0 if it has passed); -1 for never. */
+static int64_t until(uint64_t when)
 {
-	uint64_t until = l->resume_at < deadline ? l->resume_at : deadline;
-	int err = coil_sleep_until(until);
+	uint64_t now = coil__now();
 
-	if (!err && until == deadline && coil__now() >= deadline)
-		return -ETIMEDOUT;
-	return err;
+	if (when == COIL__NEVER)
+		return -1;
+	return when > now ? (int64_t)(when - now) : 0;
+}
+
+/*
+ * Wait out the back-off, or until @deadline, in the waiters' queue: a
+ * close (-EBADF) or a connection that still arrives (its fd, possibly 0)
+ * reaches a task here too. Returns -EAGAIN when the back-off is over,
+ * else what the wait returned.
+ */
+static int back_off(struct coil_listener *l, struct coil__wq_node *n,
+		    uint64_t deadline)
+{
+	uint64_t end = l->resume_at < deadline ? l->resume_at : deadline;
+	int res = coil__wq_wait(&l->waiters, n, "accept back-off", until(end));
+
+	return res == -ETIMEDOUT && end < deadline ? -EAGAIN : res;
 }
 
 static int take_ready(struct coil_listener *l, int *fd)
@@ -248,19 +265,20 @@ static int accept_loop(struct coil_listener *l, struct coil_task *self,
 			return fd;
 		if (l->closing)
 			return -EBADF;
+		/* Woken to retry and cancelled meanwhile: stop here. */
+		res = coil__check_cancel(self);
+		if (res)
+			return res;
 		if (l->resume_at && coil__now() < l->resume_at) {
-			res = back_off(l, deadline);
-			if (res)
-				return res;
+			res = back_off(l, &n, deadline);
+			if (res != -EAGAIN)
+				return res; /* an fd, -EBADF, -ECANCELED, ... */
 			continue;
 		}
 		arm(l);
 		if (!l->armed)
 			return l->rt->be.fatal ? l->rt->be.fatal : -EIO;
-		res = coil__wq_wait(&l->waiters, &n, "accept",
-				    deadline == COIL__NEVER ? -1 :
-				    (int64_t)(deadline > coil__now() ?
-					      deadline - coil__now() : 0));
+		res = coil__wq_wait(&l->waiters, &n, "accept", until(deadline));
 		if (res != -EAGAIN)
 			return res;
 	}
@@ -287,11 +305,15 @@ int coil_listener_accept(struct coil_listener *l,
 	err = coil__check_cancel(self);
 	if (err)
 		return err;
+	/* Counted while inside: close waits for every such task to leave. */
+	l->users++;
 	fd = accept_loop(l, self, timeout_ns);
-	if (fd < 0) {
+	if (fd < 0)
 		kick(l);
+	if (--l->users == 0 && l->closer && !l->armed)
+		coil__wake(l->closer, 0);
+	if (fd < 0)
 		return fd;
-	}
 	l->stats.accepted++;
 	if (peer) {
 		*peerlen = sizeof(*peer);
@@ -436,6 +458,12 @@ int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
 	if (err || path[0] == '@')
 		return err;
 	(*out)->unix_path = strdup(path);
+	if (!(*out)->unix_path) {
+		unlink(path);
+		coil_listener_close(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -485,22 +513,25 @@ static void ignore_unwait(struct coil_task *t, int why)
 }
 
 /*
- * Wait for the armed accept's last CQE: it points into @l. Neither a
- * cancel nor a deadline may cut this wait short - freeing @l before the
- * CQE would let the kernel write into freed memory - and the cancel
- * request makes it short anyway.
+ * Wait for the armed accept's last CQE (it points into @l) and for every
+ * task still inside coil_listener_accept() to leave (they read @l; close
+ * woke them all with -EBADF). Neither a cancel nor a deadline may cut this
+ * wait short - freeing @l early would be a use after free - and the
+ * cancel request makes it short anyway.
  */
 static int reap_accept(struct coil_listener *l)
 {
 	struct coil_task *self = coil__running();
 
-	if (!l->armed)
+	if (!l->armed && !l->users)
 		return 0;
 	if (!self || self->rt != l->rt)
 		return -EBUSY;
 	send_cancel(l);
+	if (l->armed && !l->cancel_sent)
+		return l->rt->be.fatal ? l->rt->be.fatal : -EIO; /* no SQE */
 	l->closer = self;
-	while (l->armed)
+	while (l->armed || l->users)
 		coil__suspend(self, "listener close", ignore_unwait, l);
 	l->closer = NULL;
 	return 0;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "coil/net.h"
@@ -35,6 +36,14 @@ int coil__gai_error(int eai, int saved_errno);
  */
 int coil__resolve_port(const char *host, uint16_t port, int socktype,
 		       int flags, struct addrinfo **out);
+
+/*
+ * Send all @len bytes of @buf on @fd: send(2) with MSG_NOSIGNAL on a
+ * socket (@sock), write(2) otherwise, each call under @timeout_ns.
+ * Returns @len, or a negative errno with *@done the bytes sent before it.
+ */
+ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
+			  int64_t timeout_ns, bool sock);
 
 #pragma GCC visibility pop
 

@@ -18,17 +18,20 @@
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
 #endif
 
-ssize_t coil_send_all(int fd, const void *buf, size_t len, size_t *done,
-		      int64_t timeout_ns)
+ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
+			  int64_t timeout_ns, bool sock)
 {
 	const char *p = buf;
 	size_t sent = 0;
 	ssize_t n = 0;
 
 	while (sent < len) {
-		n = coil_send_timeout(fd, p + sent, len - sent, 0, timeout_ns);
+		n = sock ? coil_send_timeout(fd, p + sent, len - sent, 0,
+					     timeout_ns)
+			 : coil_write_timeout(fd, p + sent, len - sent, -1,
+					      timeout_ns);
 		if (n <= 0) {
-			/* send(2) never returns 0 for len > 0; be safe. */
+			/* send(2)/write(2) never return 0 for len > 0. */
 			n = n < 0 ? n : -EIO;
 			break;
 		}
@@ -37,6 +40,12 @@ ssize_t coil_send_all(int fd, const void *buf, size_t len, size_t *done,
 	if (done)
 		*done = sent;
 	return sent == len ? (ssize_t)len : n;
+}
+
+ssize_t coil_send_all(int fd, const void *buf, size_t len, size_t *done,
+		      int64_t timeout_ns)
+{
+	return coil__send_all_fd(fd, buf, len, done, timeout_ns, true);
 }
 
 /* -------------------------------------------------------------- splice */

@@ -266,9 +266,7 @@ ssize_t coil_stream_read(struct coil_stream *s, void *buf, size_t len,
 static ssize_t send_out(struct coil_stream *s, const void *buf, size_t len,
 			size_t *done, int64_t timeout_ns)
 {
-	if (s->sock)
-		return coil_send_all(s->fd, buf, len, done, timeout_ns);
-	return coil_write_all(s->fd, buf, len, -1, done);
+	return coil__send_all_fd(s->fd, buf, len, done, timeout_ns, s->sock);
 }
 
 int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns)

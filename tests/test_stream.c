@@ -514,6 +514,84 @@ static void *body_recvq_many(void *arg)
 	return NULL;
 }
 
+struct starved {
+	struct coil_recvq *q;
+	ssize_t n;
+	char c;
+};
+
+static void *starved_reader(void *arg)
+{
+	struct starved *r = arg;
+	struct coil_buf b;
+
+	r->n = coil_recvq_next(r->q, &b, MS(2000));
+	if (r->n > 0) {
+		r->c = b.data[0];
+		coil_buf_release(r->q, &b);
+	}
+	return NULL;
+}
+
+/*
+ * One buffer, held; two receivers wait for it. One release wakes one of
+ * them, which arms without taking a buffer: it must pass the wake-up on,
+ * or the other one waits for a release that never comes.
+ */
+static void *body_recvq_starved(void *arg)
+{
+	struct coil_bufring *br;
+	struct coil_recvq *hq;
+	struct starved r[2];
+	struct coil_task *t[2];
+	struct coil_buf held;
+	int hv[2], sv[2][2], i, err;
+
+	(void)arg;
+	err = coil_bufring_create(1, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	make_pair(hv);
+	assert_int_equal(coil_recvq_open(hv[0], br, &hq), 0);
+	put(hv[1], "h");
+	assert_int_equal(coil_recvq_next(hq, &held, MS(2000)), 1);
+	for (i = 0; i < 2; i++) {
+		make_pair(sv[i]);
+		assert_int_equal(coil_recvq_open(sv[i][0], br, &r[i].q), 0);
+		assert_int_equal(coil_spawn(&t[i], starved_reader, &r[i]), 0);
+	}
+	coil_sleep(MS(10)); /* both wait for a buffer */
+	coil_buf_release(hq, &held);
+	coil_sleep(MS(10)); /* the first arms; the second must arm too */
+	put(sv[1][1], "b");
+	/* The second gets its byte while the first still idles (armed). */
+	assert_int_equal(coil_join(t[1], NULL), 0);
+	assert_int_equal(r[1].n, 1);
+	put(sv[0][1], "a");
+	assert_int_equal(coil_join(t[0], NULL), 0);
+	assert_int_equal(r[0].n, 1);
+	assert_int_equal(r[0].c, 'a');
+	assert_int_equal(r[1].c, 'b');
+	for (i = 0; i < 2; i++) {
+		coil_recvq_close(r[i].q);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	coil_recvq_close(hq);
+	close(hv[0]);
+	close(hv[1]);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	return NULL;
+}
+
+static void test_recvq_starved_receivers_all_rearm_after_one_release(
+	void **st)
+{
+	(void)st;
+	if (INT(test_run(body_recvq_starved, NULL)) == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
 static void test_recvq_idle_connections_share_a_small_ring(void **st)
 {
 	(void)st;
@@ -632,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_sendfile_copies_file_range_through_splice),
 		cmocka_unit_test(test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion),
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
+		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),

@@ -425,6 +425,59 @@ static void test_tcp_accept_recovers_from_emfile_flood(void **state)
 	test_run(body_emfile, NULL);
 }
 
+/*
+ * Acceptors pausing after EMFILE are not in an armed accept: closing the
+ * listener must still reach them (-EBADF) before the listener is freed.
+ */
+static void *body_close_in_backoff(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct coil_listener_stats st;
+	struct rlimit old, none;
+	struct coil_task *t[2];
+	void *res[2];
+	int cfd[4], i;
+	uint64_t start;
+
+	(void)arg;
+	sin.sin_port = htons((uint16_t)coil_listener_port(l));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 4; i++) { /* queued connections to accept */
+		cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(cfd[i], (struct sockaddr *)&sin,
+					 sizeof(sin)), 0);
+	}
+	getrlimit(RLIMIT_NOFILE, &old);
+	none = old;
+	/* No descriptor left (the count includes the one reading /proc). */
+	none.rlim_cur = (rlim_t)test_count_fds() - 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(coil_spawn(&t[i], acceptor, l), 0);
+	coil_sleep(MS(30)); /* both are backing off now */
+	coil_listener_stats(l, &st);
+	assert_true(st.backoffs > 0);
+	start = coil_now();
+	assert_int_equal(coil_listener_close(l), 0);
+	assert_int_equal(coil_gather(t, 2, res, NULL), 0);
+	assert_int_equal(INT(res[0]), -EBADF);
+	assert_int_equal(INT(res[1]), -EBADF);
+	assert_true(test_elapsed_ns(start) < MS(500));
+	setrlimit(RLIMIT_NOFILE, &old);
+	for (i = 0; i < 4; i++)
+		close(cfd[i]);
+	return NULL;
+}
+
+static void test_tcp_listener_close_reaches_acceptors_backing_off(void **state)
+{
+	(void)state;
+	if (test_under_valgrind())
+		TEST_SKIP("Valgrind virtualizes RLIMIT_NOFILE");
+	test_run(body_close_in_backoff, NULL);
+}
+
 /* ------------------------------------------------ 10,000 connections */
 
 /*
@@ -617,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_listener_close_wakes_acceptor_with_ebadf),
 		cmocka_unit_test(test_tcp_multishot_accept_rearms_after_it_ends),
 		cmocka_unit_test(test_tcp_accept_recovers_from_emfile_flood),
+		cmocka_unit_test(test_tcp_listener_close_reaches_acceptors_backing_off),
 		cmocka_unit_test(test_tcp_ten_thousand_concurrent_connections),
 		cmocka_unit_test(test_addr_parse_and_format_round_trip),
 	};
