@@ -222,18 +222,6 @@ static void arm(struct coil_recvq *q)
 	q->stats.arms++;
 }
 
-/* Queue an ASYNC_CANCEL for @op; its own CQE is ignored. */
-static bool cancel_op(struct coil_rt *rt, struct coil__op *op)
-{
-	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
-
-	if (!sqe)
-		return false;
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-	return true;
-}
-
 static void record(struct coil_recvq *q, int res, unsigned flags)
 {
 	struct coil_bufring *br = q->br;
@@ -256,7 +244,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			q->end = 1;
 			q->end_res = -ENOMEM;
 			if (q->armed && !q->cancel_sent)
-				q->cancel_sent = cancel_op(br->rt, &q->op);
+				q->cancel_sent = coil__op_cancel(br->rt, &q->op);
 			return;
 		}
 	}
@@ -531,7 +519,7 @@ static void close_unwait(struct coil_task *t, int why)
 
 	(void)why;
 	if (q->sending && !q->send_cancel_sent)
-		q->send_cancel_sent = cancel_op(q->br->rt, &q->send_op);
+		q->send_cancel_sent = coil__op_cancel(q->br->rt, &q->send_op);
 }
 
 int coil_recvq_close(struct coil_recvq *q)
@@ -544,7 +532,7 @@ int coil_recvq_close(struct coil_recvq *q)
 		if (!self || self->rt != q->br->rt)
 			return -EBUSY;
 		if (q->armed)
-			q->cancel_sent = cancel_op(q->br->rt, &q->op);
+			q->cancel_sent = coil__op_cancel(q->br->rt, &q->op);
 		/*
 		 * A send in flight is let finish (the last echo of a closing
 		 * connection still goes out) unless the closing task is

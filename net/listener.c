@@ -88,19 +88,11 @@ static int ready_pop(struct coil_listener *l)
 
 /* --------------------------------------------------------- the accept */
 
+/* Cancel the armed accept; its final CQE (with -ECANCELED) ends it. */
 static void send_cancel(struct coil_listener *l)
 {
-	struct io_uring_sqe *sqe;
-
-	if (!l->armed || l->cancel_sent)
-		return;
-	sqe = coil__get_sqe(l->rt, 1);
-	if (!sqe)
-		return;
-	/* Its own CQE is ignored: the accept's final CQE is what we wait for. */
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)&l->op, 0);
-	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-	l->cancel_sent = true;
+	if (l->armed && !l->cancel_sent)
+		l->cancel_sent = coil__op_cancel(l->rt, &l->op);
 }
 
 static void arm(struct coil_listener *l)

@@ -186,7 +186,6 @@ void coil__inbox_drain(struct coil_rt *rt)
 void coil__inbox_fini(struct coil_rt *rt)
 {
 	struct coil__inbox *ib = rt->inbox;
-	struct io_uring_sqe *sqe;
 	struct coil__msg *m, *next;
 
 	if (!ib)
@@ -194,12 +193,7 @@ void coil__inbox_fini(struct coil_rt *rt)
 	ib->closing = true;
 	if (ib->armed && !rt->be.fatal) {
 		/* The read points into @ib: wait for its CQE before freeing. */
-		sqe = coil__get_sqe(rt, 1);
-		if (sqe) {
-			io_uring_prep_cancel64(sqe,
-					       (uint64_t)(uintptr_t)&ib->op, 0);
-			io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
-		}
+		coil__op_cancel(rt, &ib->op);
 		while (ib->armed && rt->backend->poll(rt, true, COIL__NEVER) >= 0)
 			;
 	}

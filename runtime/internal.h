@@ -225,6 +225,13 @@ struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 					int64_t timeout_ns);
 /* Submit bookkeeping done; suspend until every CQE is in; map the result. */
 int coil__op_finish(struct coil__op *op);
+/*
+ * Queue an IORING_OP_ASYNC_CANCEL for @op, an op owned by an object rather
+ * than a task (multishot accept or receive, the inbox's read); the cancel's
+ * own CQE is ignored - the owner waits for @op's final CQE instead.
+ * Returns false when no SQE could be had (the ring has failed).
+ */
+bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op);
 
 /* ------------------------------------------------------------ runtime */
 
