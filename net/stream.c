@@ -224,6 +224,12 @@ ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 
 	if (!s || (!buf && n))
 		return -EINVAL;
+	/*
+	 * Room to put back whatever arrives, taken before anything is
+	 * consumed: an allocation failure after a short read would lose it.
+	 */
+	if (buffered(s) < n && reserve(s, n) < 0)
+		return -ENOMEM;
 	got = take(s, buf, buffered(s) < n ? buffered(s) : n);
 	/* Straight into the caller's buffer: no copy for large reads. */
 	while (got < n) {
@@ -234,9 +240,8 @@ ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 	}
 	if (got == n)
 		return (ssize_t)n;
-	/* Keep what arrived for the next call; nothing is lost. */
-	if (unread(s, buf, got) < 0)
-		return -ENOMEM;
+	/* Keep what arrived for the next call (room was reserved above). */
+	unread(s, buf, got);
 	if (r == 0)
 		return got ? -ENODATA : 0;
 	return r;

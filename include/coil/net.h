@@ -241,7 +241,8 @@ ssize_t coil_stream_read_line(struct coil_stream *s, void *buf, size_t max,
  * coil_stream_read_exact - exactly @n bytes into @buf. Returns @n, 0 at end
  * of input with nothing buffered, -ENODATA when input ends after fewer than
  * @n bytes (they stay buffered: coil_stream_read() returns them), or an
- * error as above.
+ * error as above; -ENOMEM (nothing consumed) when the read buffer cannot
+ * grow to @n bytes, the room that keeps a short read from being lost.
  */
 ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 			       int64_t timeout_ns);
