@@ -27,12 +27,8 @@
 #include "coil_config.h"
 #include "internal.h"
 #include "net.h"
+#include "sanitizer.h"
 
-#if COIL_HAVE_VALGRIND_H
-#include <valgrind/memcheck.h>
-#else
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
 
 struct coil_bufring {
 	struct coil_rt *rt;

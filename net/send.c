@@ -12,11 +12,6 @@
 #include "internal.h"
 #include "net.h"
 
-#if COIL_HAVE_VALGRIND_H
-#include <valgrind/memcheck.h>
-#else
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
 
 ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
 			  int64_t timeout_ns, bool sock)
@@ -136,10 +131,8 @@ ssize_t coil_recvfrom(int fd, void *buf, size_t len,
 			      .msg_iovlen = 1 };
 	ssize_t n = coil_recvmsg_timeout(fd, &msg, MSG_TRUNC, timeout_ns);
 
-	if (n >= 0 && from) {
-		VALGRIND_MAKE_MEM_DEFINED(from, msg.msg_namelen);
-		if (fromlen)
-			*fromlen = msg.msg_namelen;
-	}
+	/* coil_recvmsg() has told Valgrind about msg_name already. */
+	if (n >= 0 && from && fromlen)
+		*fromlen = msg.msg_namelen;
 	return n;
 }

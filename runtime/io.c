@@ -17,11 +17,6 @@
 #include "internal.h"
 #include "suspend.h"
 
-#if COIL_HAVE_VALGRIND_H
-#include <valgrind/memcheck.h>
-#else
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
-#endif
 
 /*
  * Valgrind cannot see the kernel fill buffers through io_uring: tell it

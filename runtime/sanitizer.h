@@ -14,7 +14,24 @@
 #ifndef COIL_RUNTIME_SANITIZER_H
 #define COIL_RUNTIME_SANITIZER_H
 
+#include "coil_config.h"
 #include "internal.h"
+
+/*
+ * Valgrind's client requests (each a few no-op instructions when not under
+ * Valgrind), or nothing when its headers are not installed.
+ */
+#if COIL_HAVE_VALGRIND_H
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#define VALGRIND_DISABLE_ERROR_REPORTING
+#define VALGRIND_ENABLE_ERROR_REPORTING
+#endif
 
 #ifdef COIL__SANITIZE_ADDRESS
 #include <sanitizer/asan_interface.h>

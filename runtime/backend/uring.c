@@ -16,13 +16,7 @@
 #include <time.h>
 
 #include "../internal.h"
-#include "coil_config.h"
-
-#if COIL_HAVE_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
+#include "../sanitizer.h"
 
 /*
  * Valgrind runs one thread at a time and does not hand the CPU on while a
