@@ -443,4 +443,26 @@ static inline void bench_report(const char *name, const char *unit,
 		       bench_side_median(base), r[0], target, met, keys);
 }
 
+/*
+ * A "Key:" line of /proc/self/status in kB (VmRSS, VmHWM, ...), or -1.
+ */
+static inline long bench_status_kb(const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 #endif /* COIL_BENCH_COMMON_H */

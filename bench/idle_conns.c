@@ -131,19 +131,6 @@ static void *conn_task(void *arg)
 	return NULL;
 }
 
-static long rss_bytes(void)
-{
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * sysconf(_SC_PAGESIZE);
-}
-
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
@@ -155,7 +142,7 @@ static void *server_main(void *arg)
 	char b;
 	int fd;
 
-	before = rss_bytes();
+	before = bench_status_kb("VmRSS") * 1024;
 	for (i = 0; i < n_conns; i++) {
 		fd = coil_listener_accept(s->l, NULL, NULL,
 					  30 * COIL_NSEC_PER_SEC);
@@ -170,7 +157,7 @@ static void *server_main(void *arg)
 	if (coil_read(s->ready_fd, &b, 1, -1) != 1)
 		bench_die("idle_conns", "clients", -EIO);
 	coil_sleep(100 * COIL_NSEC_PER_MSEC); /* the last echoes finish */
-	after = rss_bytes();
+	after = bench_status_kb("VmRSS") * 1024;
 	return (void *)(intptr_t)((after - before) / (long)n_conns);
 }
 

@@ -52,26 +52,6 @@
 
 /* ---------------------------------------------------- /proc and RSS */
 
-/* A "Key:   123 kB" field of /proc/self/status, in KiB; -1 if absent. */
-static long status_kb(const char *key)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			v = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 /* ------------------------------------------------------- the child */
 
 enum mode { MODE_HEAP, MODE_PER_OP, MODE_HEAP_NOGUARD, NMODES };
@@ -131,8 +111,8 @@ static void *child_main(void *p)
 	c->asleep_seen = asleep;
 	if ((err = coil_stats_get(&c->at_sleep)) != 0)
 		bench_die(PROG, "coil_stats_get", err);
-	c->rss_asleep_kb = status_kb("VmRSS");
-	c->pte_asleep_kb = status_kb("VmPTE");
+	c->rss_asleep_kb = bench_status_kb("VmRSS");
+	c->pte_asleep_kb = bench_status_kb("VmPTE");
 	if ((err = coil_gather(tasks, c->n, NULL, NULL)) != 0)
 		bench_die(PROG, "coil_gather", err);
 	c->t_gathered = bench_now();
@@ -149,7 +129,7 @@ static int child(enum mode m, uint64_t n)
 	struct coil_options o;
 	struct child c = { .n = n };
 	struct rusage ru;
-	long rss0 = status_kb("VmRSS"), hwm;
+	long rss0 = bench_status_kb("VmRSS"), hwm;
 	uint64_t t0, t1;
 	int err;
 
@@ -164,7 +144,7 @@ static int child(enum mode m, uint64_t n)
 	t1 = bench_now();
 	if (err)
 		bench_die(PROG, "coil_run_opts", err);
-	hwm = status_kb("VmHWM");
+	hwm = bench_status_kb("VmHWM");
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		bench_die(PROG, "getrusage", errno);
 	printf("CHILD mode=%s n=%" PRIu64 " setup_ns=%" PRIu64
