@@ -748,6 +748,33 @@ static void test_http_client_idle_timeout_closes_pooled(void **state)
 	run_with(body_idle_timeout, false, &o);
 }
 
+/*
+ * The idle timer closes a pooled connection on time with nobody touching
+ * the pool again: the server sees it go. Sleeping is all the client does.
+ */
+static void body_idle_timer(struct ctx *c)
+{
+	int i;
+
+	coil_http_response_free(get_ok(c, "/hello"));
+	assert_int_equal(c->srv.live, 1); /* pooled, still open */
+	for (i = 0; i < 100 && c->srv.live; i++)
+		coil_sleep(10 * COIL_NSEC_PER_MSEC);
+	assert_int_equal(c->srv.live, 0);
+	/* Closed at the timeout (30 ms), not at some later sweep. */
+	assert_true(i < 50);
+	assert_int_equal(c->srv.accepted, 1);
+}
+
+static void test_http_client_idle_connection_closed_without_pool_use(
+	void **state)
+{
+	struct coil_http_session_opts o = { .idle_timeout_ns = MS(30) };
+
+	(void)state;
+	run_with(body_idle_timer, false, &o);
+}
+
 /* ---------------------------------------------------- the libcurl path */
 
 static void test_http_client_curl_get_and_keep_alive(void **state)
@@ -986,6 +1013,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),
+		cmocka_unit_test(
+			test_http_client_idle_connection_closed_without_pool_use),
 		cmocka_unit_test(test_http_client_curl_get_and_keep_alive),
 		cmocka_unit_test(test_http_client_curl_chunked_and_redirects),
 		cmocka_unit_test(

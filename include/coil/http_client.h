@@ -54,7 +54,9 @@ struct coil_http_session_opts {
 	unsigned max_per_host;  /* open connections per host:port [0: none
 				 * beyond max_total] */
 	int64_t idle_timeout_ns; /* an idle pooled connection is closed
-				  * after this [15 s]; < 0: never reuse */
+				  * after this [15 s], by a ring timeout even
+				  * if the session is not used again; < 0:
+				  * never reuse */
 	int64_t connect_timeout_ns; /* per connection attempt [30 s] */
 	int64_t timeout_ns;     /* default per-request deadline [0: none] */
 	const char *user_agent; /* User-Agent sent [coil/<version>]; copied */
@@ -120,8 +122,12 @@ int coil_http_session_create(const struct coil_http_session_opts *opts,
 /*
  * coil_http_session_destroy - close every pooled connection and free @s.
  * Every response of @s must have been freed first, and no request may be in
- * flight (else -EBUSY and nothing is freed). Returns 0. NULL is a no-op.
- * Never suspends.
+ * flight (else -EBUSY and nothing is freed). Called from a task, it may
+ * suspend it briefly, ignoring cancellation, until the kernel has handed
+ * back the session's own ops (the idle timer, libcurl's socket watches):
+ * they point into @s. Outside any task while the idle timer is armed:
+ * -EBUSY, nothing freed (after coil_run() has returned nothing is armed
+ * any more). Returns 0. NULL is a no-op.
  */
 int coil_http_session_destroy(struct coil_http_session *s);
 

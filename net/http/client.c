@@ -10,8 +10,9 @@
  * or opens one while both limits allow, or waits in FIFO order: on the
  * host's queue when the per-host limit is what stops it, on the session's
  * when the total is (then it may close another host's idle connection to
- * make room). Idle connections older than the idle timeout are closed when
- * the pool is next touched.
+ * make room). Idle connections older than the idle timeout are closed by
+ * the session's idle timer (one ring timeout, armed while any connection is
+ * idle, for when the oldest expires) or, sooner, when the pool is touched.
  *
  * A reused connection may have been closed by the server while it sat idle;
  * a request that fails on one before any response byte arrives is sent
@@ -68,6 +69,9 @@ struct coil__host {
 
 /* ------------------------------------------------------------- session */
 
+static void idle_timer_done(struct coil_rt *rt, struct coil__op *op, int res,
+			    unsigned flags);
+
 int coil_http_session_create(const struct coil_http_session_opts *opts,
 			     struct coil_http_session **out)
 {
@@ -101,6 +105,8 @@ int coil_http_session_create(const struct coil_http_session_opts *opts,
 	}
 	s->opts.user_agent = s->user_agent;
 	s->opts.ca_file = s->ca_file;
+	s->idle_op.cb = idle_timer_done;
+	s->idle_op.what = "http idle timer";
 	*out = s;
 	return 0;
 }
@@ -121,6 +127,24 @@ int coil_http_session_destroy(struct coil_http_session *s)
 		return 0;
 	if (s->busy)
 		return -EBUSY;
+	if (s->idle_armed && coil__tls_rt == s->rt) {
+		/*
+		 * The timer's CQE points into @s: cancel it and wait for that
+		 * CQE (promptly: a cancel completes at once), whatever the
+		 * caller's cancellation or deadline say. Outside a task there
+		 * is nothing to wait with: refuse rather than free under the
+		 * kernel's feet. With the runtime gone (coil_run() returned)
+		 * the ring and its timeout are gone too: nothing to wait for.
+		 */
+		s->idle_drainer = coil__running();
+		if (!s->idle_drainer)
+			return -EBUSY;
+		coil__op_cancel(s->rt, &s->idle_op);
+		while (s->idle_armed)
+			coil__suspend(s->idle_drainer, "http idle timer drain",
+				      NULL, NULL);
+		s->idle_drainer = NULL;
+	}
 	for (h = s->hosts; h; h = hn) {
 		hn = h->next;
 		while ((c = h->idle)) {
@@ -197,6 +221,66 @@ static void sweep(struct coil_http_session *s, uint64_t now)
 			conn_drop(s, c);
 		}
 	}
+}
+
+/* When the oldest idle connection expires; COIL__NEVER if none is idle. */
+static uint64_t idle_next_expiry(const struct coil_http_session *s)
+{
+	const struct coil__host *h;
+	const struct coil__conn *c;
+	uint64_t oldest = COIL__NEVER;
+
+	for (h = s->hosts; h; h = h->next) {
+		/* LIFO: the oldest is last. */
+		for (c = h->idle; c && c->next; c = c->next)
+			;
+		if (c && c->idle_since < oldest)
+			oldest = c->idle_since;
+	}
+	return oldest == COIL__NEVER ?
+		       COIL__NEVER :
+		       oldest + (uint64_t)s->opts.idle_timeout_ns;
+}
+
+/*
+ * Arm the idle timer for the oldest idle connection, unless it is armed:
+ * then it fires at or before that (connections only join the idle lists
+ * younger than the ones there), finds what expired and re-arms. Without an
+ * SQE (a dead ring) the connections are still swept when the pool is used.
+ */
+static void idle_timer_arm(struct coil_http_session *s)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t due;
+
+	if (s->idle_armed || (due = idle_next_expiry(s)) == COIL__NEVER)
+		return;
+	sqe = coil__get_sqe(s->rt, 1);
+	if (!sqe)
+		return;
+	s->idle_ts.tv_sec = (long long)(due / 1000000000ull);
+	s->idle_ts.tv_nsec = (long long)(due % 1000000000ull);
+	io_uring_prep_timeout(sqe, &s->idle_ts, 0, IORING_TIMEOUT_ABS);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&s->idle_op);
+	s->rt->be.inflight++;
+	s->idle_armed = true;
+}
+
+/* The idle timer's CQE: fired (-ETIME) or cancelled (-ECANCELED). */
+static void idle_timer_done(struct coil_rt *rt, struct coil__op *op, int res,
+			    unsigned flags)
+{
+	struct coil_http_session *s =
+		COIL__CONTAINER_OF(op, struct coil_http_session, idle_op);
+
+	(void)rt, (void)res, (void)flags;
+	s->idle_armed = false;
+	if (s->idle_drainer) {
+		coil__wake(s->idle_drainer, 0);
+		return;
+	}
+	sweep(s, coil__now());
+	idle_timer_arm(s);
 }
 
 /* Close one idle connection of another host than @h; false if none. */
@@ -319,6 +403,7 @@ static void pool_release(struct coil_http_session *s, struct coil__conn *c,
 	c->idle_since = coil__now();
 	c->next = h->idle;
 	h->idle = c;
+	idle_timer_arm(s);
 	if (!coil__wq_wake_one(&h->waiters, 0))
 		coil__wq_wake_one(&s->waiters, 0);
 }

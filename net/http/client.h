@@ -65,6 +65,16 @@ struct coil_http_session {
 	unsigned busy;                     /* requests + responses alive */
 	uint64_t last_sweep;               /* last idle-expiry sweep */
 	struct coil__curl *curl;           /* NULL until first needed */
+	/*
+	 * The idle timer: an IORING_OP_TIMEOUT armed, while any connection
+	 * sits idle, for the moment the oldest one expires, so that idle
+	 * connections are closed on time even when the pool is never used
+	 * again. Its CQE runs idle_timer_done() in the loop (no task).
+	 */
+	struct coil__op idle_op;
+	struct __kernel_timespec idle_ts;
+	bool idle_armed;                   /* its CQE is still to come */
+	struct coil_task *idle_drainer;    /* destroy(), waiting for it */
 };
 
 struct coil_http_response {
