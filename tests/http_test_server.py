@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """A small HTTP/1.1 server for tests/test_http_client.c, on Python's
 http.server (stdlib only). Listens on 127.0.0.1, a free port, prints the
-port on stdout and serves until killed.
+port on stdout and serves until killed, or until the test that started it
+is gone (a failed assert skips the test's teardown: the server must not
+outlive it, holding the test's output open).
 
 Usage: http_test_server.py [--tls CERT KEY]
 
@@ -10,8 +12,11 @@ Routes: /hello (Content-Length "hello"), /chunked ("hello world" in
 three chunks), /redirect (302 to /hello), anything else 404.
 """
 import http.server
+import os
 import ssl
 import sys
+import threading
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -47,7 +52,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
 
+def exit_with_parent():
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
 def main():
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
     if len(sys.argv) == 4 and sys.argv[1] == '--tls':
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
