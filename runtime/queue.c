@@ -271,17 +271,27 @@ static int put_wait(struct coil_queue *q, struct coil_task *self, void *item,
 	return err;
 }
 
-int coil_queue_put_timeout(struct coil_queue *q, void *item,
-			   int64_t timeout_ns)
+/*
+ * The common case of a put or get by a task of the queue's runtime that is
+ * not cancelled and has no deadline scope: it may not suspend, nobody waits
+ * on the other side, and (for puts) the buffer has room without growing.
+ * The full checks and waits live out of line, so that this path is a leaf
+ * that saves no registers.
+ */
+static inline bool fast_ok(const struct coil_queue *q,
+			   const struct coil_task *self)
+{
+	return self && !self->cancelled && self->deadline == COIL__NEVER &&
+	       !q->putters.len;
+}
+
+static int __attribute__((noinline))
+put_slow(struct coil_queue *q, void *item, int64_t timeout_ns)
 {
 	struct coil_rt *rt = coil__tls_rt;
 	struct coil_task *self;
 	int err;
 
-	if (COIL__UNLIKELY(!q))
-		return -EINVAL;
-	if (COIL__UNLIKELY(rt != q->rt))
-		return put_remote(q, item, false);
 	self = rt->current;
 	if (COIL__UNLIKELY(!self))
 		return -EPERM;
@@ -292,6 +302,27 @@ int coil_queue_put_timeout(struct coil_queue *q, void *item,
 	if (err != -EAGAIN)
 		return err;
 	return put_wait(q, self, item, timeout_ns);
+}
+
+int coil_queue_put_timeout(struct coil_queue *q, void *item,
+			   int64_t timeout_ns)
+{
+	struct coil_rt *rt = coil__tls_rt;
+
+	if (COIL__UNLIKELY(!q))
+		return -EINVAL;
+	if (COIL__UNLIKELY(rt != q->rt))
+		return put_remote(q, item, false);
+	if (COIL__LIKELY(fast_ok(q, rt->current) && !q->getters.len &&
+			 q->len < q->size && !is_full(q) &&
+			 !atomic_load_explicit(&q->closed,
+					       memory_order_relaxed))) {
+		q->buf[slot(q, q->len)] = item;
+		q->len++;
+		q->unfinished++;
+		return 0;
+	}
+	return put_slow(q, item, timeout_ns);
 }
 
 int coil_queue_put(struct coil_queue *q, void *item)
@@ -339,8 +370,8 @@ static int get_wait(struct coil_queue *q, struct coil_task *self, void **item,
 	return err;
 }
 
-int coil_queue_get_timeout(struct coil_queue *q, void **item,
-			   int64_t timeout_ns)
+static int __attribute__((noinline))
+get_slow(struct coil_queue *q, void **item, int64_t timeout_ns)
 {
 	struct coil_task *self = coil__running();
 	int err;
@@ -356,6 +387,23 @@ int coil_queue_get_timeout(struct coil_queue *q, void **item,
 	if (err != -EAGAIN)
 		return err;
 	return get_wait(q, self, item, timeout_ns);
+}
+
+int coil_queue_get_timeout(struct coil_queue *q, void **item,
+			   int64_t timeout_ns)
+{
+	struct coil_rt *rt = coil__tls_rt;
+
+	if (COIL__LIKELY(q && item && rt && rt == q->rt && q->len &&
+			 fast_ok(q, rt->current))) {
+		void *it = q->buf[q->head];
+
+		q->head = slot(q, 1);
+		q->len--;
+		*item = it; /* last: it could alias q's fields for the compiler */
+		return 0;
+	}
+	return get_slow(q, item, timeout_ns);
 }
 
 int coil_queue_get(struct coil_queue *q, void **item)
