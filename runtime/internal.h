@@ -268,6 +268,13 @@ struct coil_rt {
 	struct coil__inbox *inbox;      /* requests from other threads */
 	struct coil__pool *pool;        /* coil_offload() threads, lazily */
 	uint64_t remote_waiters;        /* tasks another thread may wake */
+	/*
+	 * Ops in be.inflight that no task waits for and that exist only for
+	 * housekeeping (an HTTP session's idle-connection timer): they never
+	 * keep the loop waiting once no task can run, so coil_run() returns
+	 * and deadlocks are seen at once. Their owners count them here.
+	 */
+	uint64_t background_ops;
 #ifdef COIL__SANITIZE_ADDRESS
 	void *sched_asan_fake;          /* ASan fake stack of the loop */
 	const void *sched_stack_lo;     /* the thread's own stack, for ASan */

@@ -297,10 +297,11 @@ static int loop_turn(struct coil_rt *rt)
 	/*
 	 * Every queued SQE is counted in inflight, so this sees them too. The
 	 * inbox's armed read does not count: it can only wake tasks that wait
-	 * on something another thread may set (remote_waiters).
+	 * on something another thread may set (remote_waiters). Background
+	 * ops (housekeeping timers) do not count either.
 	 */
 	if (idle && next_timer == COIL__NEVER && !rt->remote_waiters &&
-	    rt->be.inflight == coil__inbox_armed(rt)) {
+	    rt->be.inflight == coil__inbox_armed(rt) + rt->background_ops) {
 		return rt->all ? break_deadlock(rt) : 0;
 	}
 	ret = rt->backend->poll(rt, idle, next_timer);

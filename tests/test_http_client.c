@@ -775,6 +775,37 @@ static void test_http_client_idle_connection_closed_without_pool_use(
 	run_with(body_idle_timer, false, &o);
 }
 
+/*
+ * The idle timer is housekeeping: it never holds coil_run() back. Main
+ * returns with a session whose idle connection has 10 s to go; the run
+ * ends at once, the session is destroyed after it (nothing left to wait
+ * for: the ring is gone) and its connection closed then.
+ */
+static struct coil_http_session *kept_session;
+
+static void body_keep_session(struct ctx *c)
+{
+	coil_http_response_free(get_ok(c, "/hello"));
+	kept_session = c->s; /* destroyed after coil_run() returns */
+	c->s = NULL;
+}
+
+static void test_http_client_idle_timer_does_not_delay_run_end(void **state)
+{
+	struct run_arg ra = { .fn = body_keep_session };
+	int fds = test_count_fds();
+	uint64_t t0;
+
+	(void)state;
+	ra.opts.idle_timeout_ns = MS(10000);
+	t0 = coil_now();
+	assert_int_equal(coil_run(run_body, &ra, NULL), 0);
+	assert_true(test_elapsed_ns(t0) < MS(2000));
+	assert_int_equal(test_count_fds(), fds + 1); /* the pooled connection */
+	assert_int_equal(coil_http_session_destroy(kept_session), 0);
+	assert_int_equal(test_count_fds(), fds);
+}
+
 /* ---------------------------------------------------- the libcurl path */
 
 static void test_http_client_curl_get_and_keep_alive(void **state)
@@ -941,6 +972,65 @@ static void *py_body(void *arg)
 	return NULL;
 }
 
+/*
+ * Nor does it hide a deadlock: main and a task wait for each other while a
+ * connection to a server in another process idles with 10 s to go; the
+ * runtime sees the deadlock at once, cancels, and main cleans up (destroy
+ * drains the timer). The server must not be a task of this runtime (its
+ * pending accept and receive would be work in flight, no deadlock), nor
+ * may the wait be one another thread could end (an event, a queue).
+ */
+struct deadlock_arg {
+	int port;
+	int wait_ret;
+};
+
+static void *wait_for_main(void *arg)
+{
+	struct coil_task *main_task = arg;
+
+	return PTR(coil_wait_any(&main_task, 1, COIL_NO_TIMEOUT));
+}
+
+static void *deadlock_with_idle_session(void *arg)
+{
+	struct deadlock_arg *da = arg;
+	struct coil_http_session_opts o = { .idle_timeout_ns = MS(10000) };
+	struct coil_http_session *s;
+	struct coil_http_response *r = NULL;
+	struct coil_task *t;
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", da->port);
+	assert_int_equal(coil_http_session_create(&o, &s), 0);
+	assert_int_equal(coil_http_get(s, url, &r), 0);
+	coil_http_response_free(r);
+	assert_int_equal(coil_spawn(&t, wait_for_main, coil_self()), 0);
+	da->wait_ret = coil_join(t, NULL);
+	assert_int_equal(coil_http_session_destroy(s), 0);
+	return NULL;
+}
+
+static void test_http_client_idle_timer_does_not_hide_deadlock(void **state)
+{
+	struct deadlock_arg da = { 0 };
+	struct coil_options o;
+	struct pyserver ps;
+	uint64_t t0;
+
+	(void)state;
+	if (!have_program("python3") || !py_start(&ps, NULL, NULL))
+		TEST_SKIP("python3 is not available");
+	da.port = ps.port;
+	coil_options_init(&o);
+	o.log = coil_log_quiet;
+	t0 = coil_now();
+	test_run_opts(&o, deadlock_with_idle_session, &da, -EDEADLK);
+	py_stop(&ps);
+	assert_int_equal(da.wait_ret, -ECANCELED);
+	assert_true(test_elapsed_ns(t0) < MS(2000));
+}
+
 static void test_http_client_python_http_server(void **state)
 {
 	struct pyserver ps;
@@ -1015,6 +1105,10 @@ int main(void)
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),
 		cmocka_unit_test(
 			test_http_client_idle_connection_closed_without_pool_use),
+		cmocka_unit_test(
+			test_http_client_idle_timer_does_not_delay_run_end),
+		cmocka_unit_test(
+			test_http_client_idle_timer_does_not_hide_deadlock),
 		cmocka_unit_test(test_http_client_curl_get_and_keep_alive),
 		cmocka_unit_test(test_http_client_curl_chunked_and_redirects),
 		cmocka_unit_test(

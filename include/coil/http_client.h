@@ -55,8 +55,9 @@ struct coil_http_session_opts {
 				 * beyond max_total] */
 	int64_t idle_timeout_ns; /* an idle pooled connection is closed
 				  * after this [15 s], by a ring timeout even
-				  * if the session is not used again; < 0:
-				  * never reuse */
+				  * if the session is not used again (that
+				  * timeout never delays coil_run()'s return);
+				  * < 0: never reuse */
 	int64_t connect_timeout_ns; /* per connection attempt [30 s] */
 	int64_t timeout_ns;     /* default per-request deadline [0: none] */
 	const char *user_agent; /* User-Agent sent [coil/<version>]; copied */
@@ -126,8 +127,8 @@ int coil_http_session_create(const struct coil_http_session_opts *opts,
  * suspend it briefly, ignoring cancellation, until the kernel has handed
  * back the session's own ops (the idle timer, libcurl's socket watches):
  * they point into @s. Outside any task while the idle timer is armed:
- * -EBUSY, nothing freed (after coil_run() has returned nothing is armed
- * any more). Returns 0. NULL is a no-op.
+ * -EBUSY, nothing freed. After coil_run() has returned (the ring is gone,
+ * its timer with it) it frees at once. Returns 0. NULL is a no-op.
  */
 int coil_http_session_destroy(struct coil_http_session *s);
 

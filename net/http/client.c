@@ -139,11 +139,16 @@ int coil_http_session_destroy(struct coil_http_session *s)
 		s->idle_drainer = coil__running();
 		if (!s->idle_drainer)
 			return -EBUSY;
+		/* A task now waits for it: no longer mere housekeeping. */
+		s->rt->background_ops--;
 		coil__op_cancel(s->rt, &s->idle_op);
 		while (s->idle_armed)
 			coil__suspend(s->idle_drainer, "http idle timer drain",
 				      NULL, NULL);
 		s->idle_drainer = NULL;
+		/* Another task may have used @s meanwhile (a misuse). */
+		if (s->busy)
+			return -EBUSY;
 	}
 	for (h = s->hosts; h; h = hn) {
 		hn = h->next;
@@ -263,6 +268,13 @@ static void idle_timer_arm(struct coil_http_session *s)
 	io_uring_prep_timeout(sqe, &s->idle_ts, 0, IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&s->idle_op);
 	s->rt->be.inflight++;
+	/*
+	 * Housekeeping: it must not keep coil_run() from returning, nor hide
+	 * a deadlock. (The tasks its sweep may wake wait for a connection
+	 * slot, and while any connection is idle the limits that make them
+	 * wait do not hold: no task depends on it to make progress.)
+	 */
+	s->rt->background_ops++;
 	s->idle_armed = true;
 }
 
@@ -273,14 +285,21 @@ static void idle_timer_done(struct coil_rt *rt, struct coil__op *op, int res,
 	struct coil_http_session *s =
 		COIL__CONTAINER_OF(op, struct coil_http_session, idle_op);
 
-	(void)rt, (void)res, (void)flags;
+	(void)flags;
 	s->idle_armed = false;
 	if (s->idle_drainer) {
 		coil__wake(s->idle_drainer, 0);
 		return;
 	}
+	rt->background_ops--;
 	sweep(s, coil__now());
-	idle_timer_arm(s);
+	/*
+	 * -ETIME: it fired; -ECANCELED: cancelled. Anything else means the
+	 * kernel refused the timeout: re-arming would only spin. Sweeps on
+	 * pool use still close what expires.
+	 */
+	if (res == -ETIME || res == -ECANCELED)
+		idle_timer_arm(s);
 }
 
 /* Close one idle connection of another host than @h; false if none. */
