@@ -37,6 +37,8 @@
 
 #include <coil.h>
 
+#include "shutdown_signal.h"
+
 struct server {
 	struct coil_listener *l;
 	struct coil_bufring *br;   /* multishot mode only */
@@ -268,22 +270,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 int main(int argc, char **argv)
 {
 	struct args a = { 0 };
-	sigset_t set;
 	void *failed = NULL;
 	int err;
 
 	if (parse_args(argc, argv, &a) < 0)
 		return 2;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	/* Blocked in every thread (the offload pool inherits the mask). */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	a.sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (a.sfd < 0) {
-		perror("echo_server: signalfd");
+	a.sfd = shutdown_signalfd("echo_server");
+	if (a.sfd < 0)
 		return 1;
-	}
 	err = coil_run(amain, &a, &failed);
 	if (err) {
 		fprintf(stderr, "echo_server: %s\n", coil_strerror(err));

@@ -29,6 +29,8 @@
 #include <coil.h>
 #include <coil/http_server.h>
 
+#include "shutdown_signal.h"
+
 static const char hello[] = "Hello, world!\n";
 
 static int on_request(struct coil_http_req *req, struct coil_http_res *res,
@@ -89,7 +91,6 @@ static void *amain(void *arg)
 int main(int argc, char **argv)
 {
 	struct args a = { .host = "::", .port = 8080 };
-	sigset_t set;
 	void *failed = NULL;
 	int c, err;
 
@@ -106,15 +107,9 @@ int main(int argc, char **argv)
 	}
 	/* "nginx/1.22.1" is what Debian 12's nginx sends: the same length. */
 	a.opts.server_name = a.like_nginx ? "coil/0.1.0.0" : "coil";
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	a.sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (a.sfd < 0) {
-		perror("http_hello: signalfd");
+	a.sfd = shutdown_signalfd("http_hello");
+	if (a.sfd < 0)
 		return 1;
-	}
 	err = coil_run(amain, &a, &failed);
 	close(a.sfd);
 	if (err) {

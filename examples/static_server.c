@@ -37,6 +37,8 @@
 #include <coil.h>
 #include <coil/http_server.h>
 
+#include "shutdown_signal.h"
+
 #define MAX_PATH 1024
 
 struct site {
@@ -340,7 +342,6 @@ static void *amain(void *arg)
 int main(int argc, char **argv)
 {
 	struct args a = { .host = "::", .port = 8080 };
-	sigset_t set;
 	void *failed = NULL;
 	int c, err;
 
@@ -358,15 +359,9 @@ int main(int argc, char **argv)
 		perror(argv[optind]);
 		return 1;
 	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	a.sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (a.sfd < 0) {
-		perror("static_server: signalfd");
+	a.sfd = shutdown_signalfd("static_server");
+	if (a.sfd < 0)
 		return 1;
-	}
 	err = coil_run(amain, &a, &failed);
 	close(a.sfd);
 	close(a.site.dirfd);
