@@ -157,6 +157,24 @@ static inline bool is_full(const struct coil_queue *q)
 	return q->cap && q->len >= q->cap;
 }
 
+/* Append @item to the buffer (which has room): it is now put, not done. */
+static inline void buf_append(struct coil_queue *q, void *item)
+{
+	q->buf[slot(q, q->len)] = item;
+	q->len++;
+	q->unfinished++;
+}
+
+/* Take the oldest item out of the buffer (which is not empty). */
+static inline void *buf_take(struct coil_queue *q)
+{
+	void *item = q->buf[q->head];
+
+	q->head = slot(q, 1);
+	q->len--;
+	return item;
+}
+
 
 /* Accept @item now if a getter waits or there is room. */
 static int put_now(struct coil_queue *q, void *item)
@@ -181,9 +199,7 @@ static int put_now(struct coil_queue *q, void *item)
 		if (err)
 			return err;
 	}
-	q->buf[slot(q, q->len)] = item;
-	q->len++;
-	q->unfinished++;
+	buf_append(q, item);
 	return 0;
 }
 
@@ -194,9 +210,7 @@ static void admit_putter(struct coil_queue *q)
 
 	if (!p)
 		return;
-	q->buf[slot(q, q->len)] = p->item;
-	q->len++;
-	q->unfinished++;
+	buf_append(q, p->item);
 	if (p->task)
 		coil__wake(p->task, 0);
 	else
@@ -317,9 +331,7 @@ int coil_queue_put_timeout(struct coil_queue *q, void *item,
 			 q->len < q->size && !is_full(q) &&
 			 !atomic_load_explicit(&q->closed,
 					       memory_order_relaxed))) {
-		q->buf[slot(q, q->len)] = item;
-		q->len++;
-		q->unfinished++;
+		buf_append(q, item);
 		return 0;
 	}
 	return put_slow(q, item, timeout_ns);
@@ -336,9 +348,7 @@ static int get_now(struct coil_queue *q, void **item)
 	if (!q->len)
 		return atomic_load_explicit(&q->closed, memory_order_relaxed) ?
 			       -EPIPE : -EAGAIN;
-	*item = q->buf[q->head];
-	q->head = slot(q, 1);
-	q->len--;
+	*item = buf_take(q);
 	if (q->putters.len)
 		admit_putter(q);
 	return 0;
@@ -396,11 +406,7 @@ int coil_queue_get_timeout(struct coil_queue *q, void **item,
 
 	if (COIL__LIKELY(q && item && rt && rt == q->rt && q->len &&
 			 fast_ok(q, rt->current))) {
-		void *it = q->buf[q->head];
-
-		q->head = slot(q, 1);
-		q->len--;
-		*item = it; /* last: it could alias q's fields for the compiler */
+		*item = buf_take(q);
 		return 0;
 	}
 	return get_slow(q, item, timeout_ns);
