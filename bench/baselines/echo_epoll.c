@@ -29,6 +29,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 #define PROG "echo_epoll"
 #define BUF_SIZE 65536
 #define MAX_EVENTS 512
@@ -56,32 +58,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-/* A non-blocking listening socket on 127.0.0.1:@port; *@port gets the port. */
-static int listen_on(unsigned *port)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)*port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sa);
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		die("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind");
-	if (listen(fd, 4096) < 0)
-		die("listen");
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("getsockname");
-	*port = ntohs(sa.sin_port);
-	return fd;
 }
 
 static void conn_watch(struct conn *c, int op, uint32_t events)
@@ -238,7 +214,7 @@ int main(int argc, char **argv)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		die("epoll_create1");
-	lfd = listen_on(&port);
+	lfd = baseline_listen(PROG, &port, SOCK_NONBLOCK, 0);
 	printf("READY port=%u\n", port);
 	fflush(stdout);
 	serve(lfd);

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 #define PROG "echo_threads"
 #define BUF_SIZE 65536
 #define STACK_SIZE (128 * 1024)
@@ -31,31 +33,6 @@ static void die(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", PROG, what, strerror(err));
 	exit(1);
-}
-
-static int listen_on(unsigned *port)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)*port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sa);
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		die("socket", errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die("SO_REUSEADDR", errno);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind", errno);
-	if (listen(fd, 4096) < 0)
-		die("listen", errno);
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("getsockname", errno);
-	*port = ntohs(sa.sin_port);
-	return fd;
 }
 
 /* Write all @n bytes; 0, or -1 on error. */
@@ -140,7 +117,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(&port);
+	lfd = baseline_listen(PROG, &port, 0, 0);
 	err = pthread_create(&t, NULL, accept_loop, (void *)(intptr_t)lfd);
 	if (err)
 		die("pthread_create", err);

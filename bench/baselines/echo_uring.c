@@ -37,6 +37,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 #define PROG "echo_uring"
 #define RING_ENTRIES 4096
 #define CQ_ENTRIES 16384
@@ -111,32 +113,6 @@ static struct io_uring_sqe *get_sqe(struct server *s)
 }
 
 /* ---------------------------------------------------------- setup */
-
-static int listen_on(unsigned *port)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)*port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(sa);
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		die("socket", errno);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		die("setsockopt", errno);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind", errno);
-	if (listen(fd, 4096) < 0)
-		die("listen", errno);
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("getsockname", errno);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
 
 /* The ring, with the best task-run mode this kernel takes. */
 static void ring_setup(struct server *s)
@@ -460,7 +436,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: wake the wait */
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	s.lfd = listen_on(&port);
+	s.lfd = baseline_listen(PROG, &port, 0, 1);
 	ring_setup(&s);
 	if (s.multishot_recv)
 		pbuf_setup(&s);
