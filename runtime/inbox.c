@@ -124,6 +124,12 @@ static void read_done(struct coil_rt *rt, struct coil__op *op, int res,
 	(void)flags;
 	(void)res;
 	rt->inbox->armed = false;
+	/*
+	 * Closing: every task has ended, and the objects late messages name
+	 * may be gone with them; coil__inbox_fini() drops the messages.
+	 */
+	if (rt->inbox->closing)
+		return;
 	coil__inbox_drain(rt);
 	coil__inbox_arm(rt);
 }
@@ -181,6 +187,12 @@ void coil__inbox_drain(struct coil_rt *rt)
 		next = m->next;
 		m->run(rt, m);
 	}
+}
+
+void coil__inbox_settle(struct coil_rt *rt)
+{
+	if (coil__tls_rt == rt && rt->inbox)
+		coil__inbox_drain(rt);
 }
 
 void coil__inbox_fini(struct coil_rt *rt)

@@ -483,6 +483,13 @@ struct coil__msg {
 void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m);
 /* Run every queued message (in @rt's loop). */
 void coil__inbox_drain(struct coil_rt *rt);
+/*
+ * Before an object that other threads may have sent messages about is
+ * freed: run what is queued, so that a remote set/put/release that has
+ * returned is applied now and no message names freed memory later. Does
+ * nothing off @rt's thread.
+ */
+void coil__inbox_settle(struct coil_rt *rt);
 int coil__inbox_init(struct coil_rt *rt);
 /* Arm the eventfd read; called once the loop runs. */
 void coil__inbox_arm(struct coil_rt *rt);

@@ -83,6 +83,7 @@ int coil_queue_destroy(struct coil_queue *q)
 
 	if (!q)
 		return -EINVAL;
+	coil__inbox_settle(q->rt); /* puts and closes from afar may be queued */
 	for (n = q->putters.head; n; n = n->next) {
 		if (n->task)
 			return -EBUSY;

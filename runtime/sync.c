@@ -117,6 +117,7 @@ int coil_event_destroy(struct coil_event *ev)
 {
 	if (!ev)
 		return -EINVAL;
+	coil__inbox_settle(ev->rt); /* a set from afar may be queued */
 	if (ev->waiters.len)
 		return -EBUSY;
 	free(ev);
@@ -238,6 +239,7 @@ int coil_sem_destroy(struct coil_sem *s)
 {
 	if (!s)
 		return -EINVAL;
+	coil__inbox_settle(s->rt); /* a release from afar may be queued */
 	if (s->waiters.len)
 		return -EBUSY;
 	free(s);

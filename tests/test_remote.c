@@ -7,9 +7,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -430,6 +432,51 @@ static void test_remote_runtime_ends_right_after_last_put(void **state)
 	}
 }
 
+/*
+ * A set from a plain thread has returned (its message is queued, the
+ * eventfd written) when the owner destroys the event without a loop turn
+ * in between: the destroy must apply it first, not leave a message naming
+ * freed memory for the next turn (ASan reports that).
+ */
+struct set_then_destroy {
+	struct coil_event *ev;
+	atomic_bool set_done;
+	int set_ret;
+};
+
+static void *set_once(void *arg)
+{
+	struct set_then_destroy *sd = arg;
+
+	sd->set_ret = coil_event_set(sd->ev);
+	atomic_store(&sd->set_done, true);
+	return NULL;
+}
+
+static void *body_destroy_after_remote_set(void *arg)
+{
+	struct set_then_destroy sd = { 0 };
+	pthread_t tid;
+
+	(void)arg;
+	CHECK_EQ(coil_event_create(&sd.ev), 0);
+	CHECK_EQ(pthread_create(&tid, NULL, set_once, &sd), 0);
+	while (!atomic_load(&sd.set_done))
+		sched_yield(); /* the thread waits, the loop does not turn */
+	CHECK_EQ(coil_event_destroy(sd.ev), 0);
+	CHECK_EQ(pthread_join(tid, NULL), 0);
+	CHECK_EQ(sd.set_ret, 0);
+	/* Loop turns: the eventfd wake-up arrives, the inbox is drained. */
+	CHECK_EQ(coil_sleep(MS(5)), 0);
+	return NULL;
+}
+
+static void test_remote_destroy_applies_a_set_that_returned(void **state)
+{
+	(void)state;
+	run_main(body_destroy_after_remote_set, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_remote_thread_close_wakes_getter_with_epipe),
 		cmocka_unit_test(test_remote_thread_put_after_close_is_epipe),
 		cmocka_unit_test(test_remote_runtime_ends_right_after_last_put),
+		cmocka_unit_test(test_remote_destroy_applies_a_set_that_returned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,16 @@
  * call coil_queue_put()/coil_queue_try_put(), coil_queue_close(),
  * coil_event_set() and coil_sem_release(): the request travels through the
  * owner's inbox and wakes it (IORING_OP_MSG_RING from a thread that runs a
- * runtime on Linux >= 5.18, an eventfd write otherwise).
+ * runtime on Linux >= 5.18, an eventfd write otherwise). Such a call
+ * returns once the request is queued: a put from afar returns 0 before the
+ * item is in the queue (-EPIPE only if the queue was closed already).
+ *
+ * Lifetimes: the owner applies the requests queued for it before a destroy
+ * frees the object, so a request that returned before the destroy began is
+ * never lost to it; one made after is a use after free. Objects die with
+ * their runtime: requests still queued when coil_run() returns are dropped
+ * (a queue's items with them), and any later call on the object is a use
+ * after free.
  *
  * All calls return -EPERM when called outside a coil task, unless noted.
  */
@@ -100,7 +109,11 @@ struct coil_event;
 int coil_event_create(struct coil_event **out);
 /* Returns 0 or -EBUSY (waiters remain) / -EINVAL. */
 int coil_event_destroy(struct coil_event *ev);
-/* Set it and wake every waiter. Any thread may call it. Returns 0. */
+/*
+ * Set it and wake every waiter. Any thread may call it. Returns 0, or
+ * -EINVAL (NULL), or -ENOMEM (from another thread: no memory for the
+ * request).
+ */
 int coil_event_set(struct coil_event *ev);
 /* Clear it. Returns 0. */
 int coil_event_clear(struct coil_event *ev);
