@@ -15,6 +15,7 @@
  * sender never touches the runtime's state itself.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,7 +43,30 @@ struct coil__inbox {
 	 * Read-only after init, so any number of senders may share it.
 	 */
 	struct coil__op msg_op;
+	/*
+	 * Lifetime: the owning runtime holds one reference, and each MSG_RING
+	 * SQE queued in another runtime's ring holds one until that runtime
+	 * reaps its CQE (msg_ring_done), which may be after we have ended:
+	 * the SQE's user_data names msg_op, and its fallback writes efd. The
+	 * last reference closes efd and ring_fd and frees the inbox.
+	 */
+	atomic_uint refs;
+	/* Our own MSG_RING SQEs to other runtimes whose CQE is not reaped
+	 * yet (this runtime's thread only): fini waits for them, so that
+	 * every reference we took on another inbox is dropped. */
+	unsigned msg_sends;
 };
+
+static void inbox_unref(struct coil__inbox *ib)
+{
+	if (atomic_fetch_sub_explicit(&ib->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	close(ib->efd);
+	if (ib->ring_fd >= 0)
+		close(ib->ring_fd);
+	pthread_mutex_destroy(&ib->lock);
+	free(ib);
+}
 
 static void msg_ring_done(struct coil_rt *rt, struct coil__op *op, int res,
 			  unsigned flags)
@@ -51,11 +75,13 @@ static void msg_ring_done(struct coil_rt *rt, struct coil__op *op, int res,
 						    msg_op);
 	uint64_t one = 1;
 
-	(void)rt;
 	(void)flags;
+	/* @rt is the sender: the SQE was in its ring. */
+	rt->inbox->msg_sends--;
 	if (res < 0)
 		while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
+	inbox_unref(ib);
 }
 
 static bool probe_msg_ring(struct coil_rt *rt)
@@ -82,8 +108,20 @@ int coil__inbox_init(struct coil_rt *rt)
 		return -errno;
 	}
 	pthread_mutex_init(&ib->lock, NULL);
-	ib->ring_fd = rt->be.ring.ring_fd;
+	atomic_init(&ib->refs, 1);
 	ib->msg_ring = probe_msg_ring(rt);
+	/*
+	 * Our own descriptor of the ring for senders' MSG_RING SQEs: it keeps
+	 * the number from being reused (by another ring, even) while an SQE
+	 * that names it may still be submitted after we have ended. A message
+	 * to a ring whose owner is gone fails or lands unread: harmless.
+	 */
+	ib->ring_fd = -1;
+	if (ib->msg_ring) {
+		ib->ring_fd = fcntl(rt->be.ring.ring_fd, F_DUPFD_CLOEXEC, 0);
+		if (ib->ring_fd < 0)
+			ib->msg_ring = false; /* out of fds: eventfd wake-ups */
+	}
 	ib->msg_op.cb = msg_ring_done;
 	rt->inbox = ib;
 	return 0;
@@ -162,6 +200,10 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 					       COIL__UD_INBOX, 0);
 			io_uring_sqe_set_data64(sqe,
 						(uint64_t)(uintptr_t)&ib->msg_op);
+			/* Dropped by msg_ring_done() in our loop. */
+			atomic_fetch_add_explicit(&ib->refs, 1,
+						  memory_order_relaxed);
+			me->inbox->msg_sends++;
 			me->be.inflight++;
 			goto out_unlock;
 		}
@@ -209,6 +251,10 @@ void coil__inbox_fini(struct coil_rt *rt)
 		while (ib->armed && rt->backend->poll(rt, true, COIL__NEVER) >= 0)
 			;
 	}
+	/* Our wake-ups of other runtimes hold references to their inboxes. */
+	while (ib->msg_sends && !rt->be.fatal &&
+	       rt->backend->poll(rt, true, COIL__NEVER) >= 0)
+		;
 	/* Wait out a sender still inside coil__inbox_send(). */
 	pthread_mutex_lock(&ib->lock);
 	pthread_mutex_unlock(&ib->lock);
@@ -219,10 +265,9 @@ void coil__inbox_fini(struct coil_rt *rt)
 		if (!m->on_stack)
 			free(m);
 	}
-	close(ib->efd);
-	pthread_mutex_destroy(&ib->lock);
-	free(ib);
+	ib->head = ib->tail = NULL;
 	rt->inbox = NULL;
+	inbox_unref(ib);
 }
 
 /* ----------------------------------------------------------- offload */

@@ -27,6 +27,7 @@
 
 #define WATCHDOG_S 20
 #include "harness.h"
+#include "helpers.h"
 
 /* Sanitizers slow the pushing threads down by 10-50x: push less. */
 #ifndef PER_THREAD
@@ -433,6 +434,77 @@ static void test_remote_runtime_ends_right_after_last_put(void **state)
 }
 
 /*
+ * A wake-up sent through IORING_OP_MSG_RING sits in the *sender's* ring
+ * until its loop submits it, and its CQE comes back there: the woken runtime
+ * may have ended in between. The sender must not touch the ended runtime's
+ * memory (ASan reports it) and nothing of that runtime may leak (its
+ * eventfd and ring descriptors are counted).
+ */
+struct late_wake {
+	_Atomic(struct coil_event *) ev; /* published by the woken runtime */
+	atomic_bool set_done;            /* the sender's set returned */
+	atomic_bool woken_ended;         /* the woken runtime's coil_run returned */
+	int set_ret, run_ret;
+};
+
+static struct late_wake late;
+
+static void *late_sender_main(void *arg)
+{
+	struct coil_event *ev;
+
+	(void)arg;
+	while (!(ev = atomic_load(&late.ev)))
+		coil_sleep(MS(1));
+	/* Queues the MSG_RING SQE in our ring; no loop turn submits it yet. */
+	late.set_ret = coil_event_set(ev);
+	atomic_store(&late.set_done, true);
+	while (!atomic_load(&late.woken_ended))
+		sleep_ns(MS(1)); /* the thread, not the task: the ring waits */
+	/* Now the loop submits the wake-up and reaps its CQE. */
+	coil_sleep(MS(1));
+	return NULL;
+}
+
+static void *late_sender_thread(void *arg)
+{
+	(void)arg;
+	late.run_ret = coil_run(late_sender_main, NULL, NULL);
+	return NULL;
+}
+
+static void *body_woken_ends_first(void *arg)
+{
+	struct coil_event *ev;
+
+	(void)arg;
+	CHECK_EQ(coil_event_create(&ev), 0);
+	atomic_store(&late.ev, ev);
+	while (!atomic_load(&late.set_done))
+		coil_sleep(MS(1));
+	/* The set's message is queued here but never drained: we end. */
+	CHECK_EQ(coil_event_destroy(ev), 0);
+	return NULL;
+}
+
+static void test_remote_wakeup_reaped_after_woken_runtime_ended(void **state)
+{
+	pthread_t tid;
+	int fds;
+
+	(void)state;
+	memset(&late, 0, sizeof(late));
+	fds = test_count_fds();
+	assert_int_equal(pthread_create(&tid, NULL, late_sender_thread, NULL), 0);
+	run_main(body_woken_ends_first, NULL);
+	atomic_store(&late.woken_ended, true);
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_int_equal(late.run_ret, 0);
+	assert_int_equal(late.set_ret, 0);
+	assert_int_equal(test_count_fds(), fds);
+}
+
+/*
  * A set from a plain thread has returned (its message is queued, the
  * eventfd written) when the owner destroys the event without a loop turn
  * in between: the destroy must apply it first, not leave a message naming
@@ -489,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_remote_thread_close_wakes_getter_with_epipe),
 		cmocka_unit_test(test_remote_thread_put_after_close_is_epipe),
 		cmocka_unit_test(test_remote_runtime_ends_right_after_last_put),
+		cmocka_unit_test(test_remote_wakeup_reaped_after_woken_runtime_ended),
 		cmocka_unit_test(test_remote_destroy_applies_a_set_that_returned),
 	};
 
