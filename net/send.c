@@ -50,7 +50,9 @@ static ssize_t splice_op(int in, int64_t off_in, int out, size_t len,
 			 int64_t timeout_ns)
 {
 	struct coil__op op;
-	struct io_uring_sqe *sqe = coil__op_prep(&op, timeout_ns, "splice");
+	struct io_uring_sqe *sqe = coil__op_prep(&op,
+						 coil__user_timeout(timeout_ns),
+						 "splice");
 
 	if (!sqe)
 		return op.res;

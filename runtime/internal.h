@@ -219,6 +219,16 @@ enum {
 #define COIL__OP_NO_LINK INT64_MIN        /* no linked timeout at all */
 #define COIL__OP_EXEMPT (INT64_MIN + 1)   /* neither cancel nor deadline */
 
+/*
+ * A caller's timeout as coil__op_prep() takes it: every negative value means
+ * "none" (-1), so a public call can never select the special values above
+ * (with INT64_MIN + 1 an op would ignore cancellation).
+ */
+static inline int64_t coil__user_timeout(int64_t timeout_ns)
+{
+	return timeout_ns < 0 ? -1 : timeout_ns;
+}
+
 
 /* The slow path of coil__op_prep(): errors, deadlines, special values. */
 struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,

@@ -173,11 +173,13 @@ int coil__op_finish(struct coil__op *op)
  * Each op: take an SQE (or the reason there is none), fill it, wait. The
  * plain form is the _timeout form with no timeout.
  */
-#define OP_BEGIN(name, timeout)                                      \
+#define OP_BEGIN_MODE(name, timeout)                                 \
 	struct coil__op op;                                          \
 	struct io_uring_sqe *sqe = coil__op_prep(&op, timeout, name); \
 	if (!sqe)                                                    \
 		return op.res
+/* A public call's timeout: any negative value is "none". */
+#define OP_BEGIN(name, timeout) OP_BEGIN_MODE(name, coil__user_timeout(timeout))
 
 ssize_t coil_read_timeout(int fd, void *buf, size_t len, int64_t off,
 			  int64_t timeout_ns)
@@ -336,7 +338,7 @@ int coil_shutdown(int fd, int how)
 
 int coil_close(int fd)
 {
-	OP_BEGIN("close", COIL__OP_EXEMPT);
+	OP_BEGIN_MODE("close", COIL__OP_EXEMPT);
 	io_uring_prep_close(sqe, fd);
 	return coil__op_wait(&op, sqe);
 }

@@ -155,6 +155,56 @@ static void test_deadline_scope_fails_every_later_op(void **state)
 	close(p[1]);
 }
 
+/*
+ * Every negative timeout means "none beyond the scope": the most negative
+ * values, which coil uses inside for ops that must not be interrupted, do
+ * not let a public call escape its deadline or its cancellation. The late
+ * write makes an escaped read return data instead of hanging the test.
+ */
+static void *late_writer(void *arg)
+{
+	int fd = INT(arg);
+
+	coil_sleep(MS(1000));
+	assert_int_equal(write(fd, "x", 1), 1);
+	return NULL;
+}
+
+static void *body_any_negative_timeout(void *arg)
+{
+	static const int64_t none[] = { -1, -2, INT64_MIN, INT64_MIN + 1 };
+	int *p = arg;
+	struct coil_deadline d;
+	struct coil_task *w;
+	uint64_t start;
+	unsigned i;
+	char c;
+
+	assert_int_equal(coil_spawn(&w, late_writer, PTR(p[1])), 0);
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(coil_deadline_enter(&d, MS(30)), 0);
+		start = coil_now();
+		assert_int_equal(coil_read_timeout(p[0], &c, 1, -1, none[i]),
+				 -ETIMEDOUT);
+		assert_took_about(start, 30);
+		coil_deadline_exit(&d);
+	}
+	assert_int_equal(coil_cancel(w), 0);
+	assert_int_equal(coil_join(w, NULL), -ECANCELED);
+	return NULL;
+}
+
+static void test_deadline_bounds_ops_with_any_negative_timeout(void **state)
+{
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	test_run(body_any_negative_timeout, p);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void *body_nested(void *arg)
 {
 	struct coil_deadline outer, inner;
@@ -353,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_bounds_wait_any),
 		cmocka_unit_test(test_deadline_sleep_timeout_is_counted),
 		cmocka_unit_test(test_deadline_sleep_timeout_is_counted_per_op),
+		cmocka_unit_test(test_deadline_bounds_ops_with_any_negative_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
