@@ -448,8 +448,6 @@ int coil_offload(coil_fn fn, void *arg, void **result)
 	err = coil__suspend_until(self, "offload", offload_unwait, &j,
 				  self->deadline);
 	self->rt->remote_waiters--;
-	if (err == -ETIMEDOUT)
-		self->rt->stats.timeouts++;
 	if (result && j.state == JOB_RUNNING)
 		*result = j.result;
 	return err;

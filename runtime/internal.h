@@ -379,8 +379,11 @@ static inline int coil__check_cancel(const struct coil_task *t)
 	if (COIL__UNLIKELY(t->cancelled))
 		return -ECANCELED;
 	if (COIL__UNLIKELY(t->deadline != COIL__NEVER) &&
-	    coil__now() >= t->deadline)
+	    coil__now() >= t->deadline) {
+		/* The wait ends here, before any timer could count it. */
+		t->rt->stats.timeouts++;
 		return -ETIMEDOUT;
+	}
 	return 0;
 }
 

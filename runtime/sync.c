@@ -31,7 +31,6 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 {
 	struct coil_task *self = n->task;
 	uint64_t deadline = self->deadline;
-	int ret;
 
 	if (timeout_ns >= 0) {
 		uint64_t d = coil__now() + (uint64_t)timeout_ns;
@@ -42,10 +41,8 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 	coil__wq_push(wq, n);
 	if (deadline == COIL__NEVER)
 		return coil__suspend_inline(self, what, wq_unwait, n);
-	ret = coil__suspend_until(self, what, wq_unwait, n, deadline);
-	if (ret == -ETIMEDOUT)
-		self->rt->stats.timeouts++;
-	return ret;
+	/* A deadline that fires is counted in stats.timeouts by the timer. */
+	return coil__suspend_until(self, what, wq_unwait, n, deadline);
 }
 
 bool coil__wq_wake_one(struct coil__wq *wq, int res)

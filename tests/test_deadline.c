@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -377,6 +378,67 @@ static void run_sleep_timeout_counted(enum coil_timer_mode mode)
 	assert_int_equal(delta.timeouts, 1);
 }
 
+/* Each wait that ends in -ETIMEDOUT adds exactly one to stats.timeouts. */
+static uint64_t timeouts_now(void)
+{
+	struct coil_stats st;
+
+	coil_stats_get(&st);
+	return st.timeouts;
+}
+
+static void *slow_job(void *arg)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	return arg;
+}
+
+static void *body_each_timeout_counted_once(void *arg)
+{
+	struct coil_deadline d;
+	struct coil_mutex *m;
+	struct coil_sem *s;
+	struct coil_event *ev;
+	uint64_t t0;
+
+	(void)arg;
+	assert_int_equal(coil_mutex_create(&m), 0);
+	assert_int_equal(coil_sem_create(&s, 0, 0), 0);
+	assert_int_equal(coil_event_create(&ev), 0);
+	assert_int_equal(coil_mutex_lock(m), 0);
+	/* The timeout fires while the task waits: counted by the timer. */
+	t0 = timeouts_now();
+	assert_int_equal(coil_event_wait_timeout(ev, MS(5)), -ETIMEDOUT);
+	assert_int_equal(timeouts_now() - t0, 1);
+	t0 = timeouts_now();
+	assert_int_equal(coil_sem_acquire_timeout(s, MS(5)), -ETIMEDOUT);
+	assert_int_equal(timeouts_now() - t0, 1);
+	t0 = timeouts_now();
+	assert_int_equal(coil_deadline_enter(&d, MS(5)), 0);
+	assert_int_equal(coil_offload(slow_job, NULL, NULL), -ETIMEDOUT);
+	coil_deadline_exit(&d);
+	assert_int_equal(timeouts_now() - t0, 1);
+	/* The scope has passed before the wait: it ends at once, counted. */
+	t0 = timeouts_now();
+	assert_int_equal(coil_deadline_enter(&d, 0), 0);
+	assert_int_equal(coil_event_wait(ev), -ETIMEDOUT);
+	coil_deadline_exit(&d);
+	assert_int_equal(timeouts_now() - t0, 1);
+	assert_int_equal(coil_mutex_unlock(m), 0);
+	assert_int_equal(coil_mutex_destroy(m), 0);
+	assert_int_equal(coil_sem_destroy(s), 0);
+	assert_int_equal(coil_event_destroy(ev), 0);
+	return NULL;
+}
+
+static void test_deadline_each_timed_out_wait_counts_once(void **state)
+{
+	(void)state;
+	test_run(body_each_timeout_counted_once, NULL);
+}
+
 static void test_deadline_sleep_timeout_is_counted(void **state)
 {
 	(void)state;
@@ -404,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_sleep_timeout_is_counted),
 		cmocka_unit_test(test_deadline_sleep_timeout_is_counted_per_op),
 		cmocka_unit_test(test_deadline_bounds_ops_with_any_negative_timeout),
+		cmocka_unit_test(test_deadline_each_timed_out_wait_counts_once),
 	};
 
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
