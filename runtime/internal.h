@@ -128,8 +128,13 @@ struct coil_task {
 	uint64_t id;                /* 1 = main, then spawn order */
 	struct coil__stack stack;   /* released as soon as fn returns */
 	struct coil__waiter *waiters; /* tasks waiting for this one */
-	bool joining;               /* a join has claimed the handle */
-	struct coil_task *join_target; /* the task this one is joining */
+	/*
+	 * The task whose coil_join or coil_gather has claimed this handle
+	 * (NULL: unclaimed). A handle is claimed once, so following joiners
+	 * up from a task walks a chain, never a tree: coil_join/coil_gather
+	 * look for the target at its top to refuse a cycle (-EDEADLK).
+	 */
+	struct coil_task *joiner;
 	char name[24];              /* NUL-terminated, may be empty */
 #ifdef COIL__SANITIZE_ADDRESS
 	void *asan_fake_stack;      /* ASan's fake-stack handle across switches */

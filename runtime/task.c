@@ -153,8 +153,7 @@ int coil__task_create(struct coil_rt *rt, const struct coil_spawn_opts *o,
 	t->cancelled = false;
 	t->detached = false;
 	t->is_main = false;
-	t->joining = false;
-	t->join_target = NULL;
+	t->joiner = NULL;
 	t->name[0] = '\0';
 	if (o && o->name) {
 		strncpy(t->name, o->name, sizeof(t->name) - 1);
@@ -293,8 +292,7 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 	struct task_wait tw = { &t, &node, 1 };
 	int err, ret;
 
-	t->joining = true; /* a second, concurrent join gets -EINVAL */
-	self->join_target = t;
+	t->joiner = self; /* a second, concurrent join gets -EINVAL */
 	err = coil__check_cancel(self);
 	if (!err)
 		err = task_wait(self, &tw, "join", self->deadline);
@@ -303,27 +301,26 @@ static int join_one(struct coil_task *self, struct coil_task *t, void **result)
 		coil_cancel(t);
 		wait_done_uninterruptible(self, t);
 	}
-	self->join_target = NULL;
 	ret = task_collect(self->rt, t, result);
 	return err ? err : ret;
 }
 
-/* Would joining @t close a cycle of tasks joining each other? */
-static bool joins_back(const struct coil_task *self, const struct coil_task *t)
+/*
+ * The top of the chain of tasks joining @self (@self, its joiner, that
+ * one's joiner, ...): each of them waits, through the others, for @self. If
+ * @self now joins that task, nobody in the cycle can ever finish.
+ */
+static const struct coil_task *join_chain_top(const struct coil_task *self)
 {
-	const struct coil_task *x;
-
-	for (x = t; x; x = x->join_target) {
-		if (x == self)
-			return true;
-	}
-	return false;
+	while (self->joiner)
+		self = self->joiner;
+	return self;
 }
 
 static bool joinable(const struct coil_task *self, const struct coil_task *t)
 {
 	return t && t != self && t->rt == self->rt && !t->detached &&
-	       !t->is_main && !t->joining;
+	       !t->is_main && !t->joiner;
 }
 
 int coil_join(struct coil_task *t, void **result)
@@ -335,7 +332,7 @@ int coil_join(struct coil_task *t, void **result)
 	if (!joinable(self, t))
 		return -EINVAL;
 	/* As pthread_join: a join that would wait on itself fails at once. */
-	if (joins_back(self, t))
+	if (join_chain_top(self) == t)
 		return -EDEADLK;
 	return join_one(self, t, result);
 }
@@ -346,7 +343,7 @@ int coil_detach(struct coil_task *t)
 
 	if (!self)
 		return -EPERM;
-	if (!t || t->rt != self->rt || t->detached || t->joining ||
+	if (!t || t->rt != self->rt || t->detached || t->joiner ||
 	    t == self->rt->main)
 		return -EINVAL;
 	if (t->state == COIL__TASK_DONE)
@@ -359,21 +356,30 @@ int coil_detach(struct coil_task *t)
 int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs)
 {
 	struct coil_task *self = coil__running();
-	int first = 0, ret;
+	const struct coil_task *top;
+	int first = 0, ret, err;
 	size_t i;
 
 	if (!self)
 		return -EPERM;
 	if (!tasks && n)
 		return -EINVAL;
-	/* Claim every handle first, so a duplicate in @tasks is caught. */
+	/*
+	 * Claim every handle first, so a duplicate in @tasks is caught; and
+	 * refuse the task that (through others) joins us: waiting for it
+	 * would close a cycle. A claimed handle stays visible to other joins'
+	 * cycle checks until it is collected.
+	 */
+	top = join_chain_top(self);
 	for (i = 0; i < n; i++) {
-		if (!joinable(self, tasks[i])) {
+		err = !joinable(self, tasks[i]) ? -EINVAL :
+		      tasks[i] == top ? -EDEADLK : 0;
+		if (err) {
 			while (i--)
-				tasks[i]->joining = false;
-			return -EINVAL;
+				tasks[i]->joiner = NULL;
+			return err;
 		}
-		tasks[i]->joining = true;
+		tasks[i]->joiner = self;
 	}
 	/*
 	 * Once the caller is cancelled (or its deadline passes), each later

@@ -575,6 +575,108 @@ static void test_wait_any_over_many_tasks(void **state)
 	test_run(body_wait_any_many, NULL);
 }
 
+/* ------------------------------------------------ join cycles */
+
+/*
+ * B joins A; then A gathers a set holding B: waiting would deadlock both
+ * for good (cancelling does not help: a cancelled join still waits for
+ * what it joined), so the gather refuses with -EDEADLK and nothing waits.
+ */
+struct cycle {
+	struct coil_task *a, *b, *x;
+	int a_ret, b_ret;
+};
+
+static void *b_joins_a(void *arg)
+{
+	struct cycle *c = arg;
+	void *res = NULL;
+
+	c->b_ret = coil_join(c->a, &res);
+	return res;
+}
+
+static void *a_gathers_b(void *arg)
+{
+	struct cycle *c = arg;
+
+	coil_yield(); /* B starts joining us */
+	c->a_ret = coil_gather(&c->b, 1, NULL, NULL);
+	return PTR(7);
+}
+
+static void *body_gather_cycle(void *arg)
+{
+	struct cycle c = { .a_ret = 1, .b_ret = 1 };
+	void *res = NULL;
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&c.a, a_gathers_b, &c), 0);
+	assert_int_equal(coil_spawn(&c.b, b_joins_a, &c), 0);
+	/* A yields, B starts joining A; then A gathers. */
+	assert_int_equal(coil_yield(), 0);
+	assert_int_equal(coil_yield(), 0);
+	/* B's handle is still ours: the refused gather did not claim it. */
+	assert_int_equal(coil_join(c.b, &res), 0);
+	assert_int_equal(c.a_ret, -EDEADLK);
+	assert_int_equal(c.b_ret, 0);
+	assert_ptr_equal(res, PTR(7));
+	return NULL;
+}
+
+static void test_gather_that_would_close_a_join_cycle_is_edeadlk(void **state)
+{
+	(void)state;
+	test_run(body_gather_cycle, NULL);
+}
+
+/*
+ * A gathers [X, B] and waits on X; B then joins A. A would reach B later:
+ * the join closes the cycle, so it is the join that fails, at once.
+ */
+static void *a_gathers_x_then_b(void *arg)
+{
+	struct cycle *c = arg;
+	struct coil_task *set[2] = { c->x, c->b };
+
+	c->a_ret = coil_gather(set, 2, NULL, NULL);
+	return NULL;
+}
+
+static void *sleep_10ms(void *arg)
+{
+	coil_sleep(MS(10));
+	return arg;
+}
+
+static void *b_yields_then_joins_a(void *arg)
+{
+	coil_yield(); /* A starts its gather */
+	return b_joins_a(arg);
+}
+
+static void *body_join_into_pending_gather(void *arg)
+{
+	struct cycle c = { .a_ret = 1, .b_ret = 1 };
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&c.x, sleep_10ms, NULL), 0);
+	assert_int_equal(coil_spawn(&c.b, b_yields_then_joins_a, &c), 0);
+	assert_int_equal(coil_spawn(&c.a, a_gathers_x_then_b, &c), 0);
+	assert_int_equal(coil_sleep(MS(1)), 0);
+	assert_int_equal(c.b_ret, -EDEADLK); /* refused without waiting */
+	assert_int_equal(c.a_ret, 1);        /* A still waits on X */
+	assert_int_equal(coil_join(c.a, NULL), 0);
+	assert_int_equal(c.a_ret, 0);        /* then collected X and B */
+	return NULL;
+}
+
+static void test_join_into_a_gather_that_waits_for_us_is_edeadlk(void **state)
+{
+	(void)state;
+	test_run(body_join_into_pending_gather, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +697,8 @@ int main(void)
 		cmocka_unit_test(test_wait_any_returns_first_finished_index),
 		cmocka_unit_test(test_wait_any_times_out),
 		cmocka_unit_test(test_wait_any_over_many_tasks),
+		cmocka_unit_test(test_gather_that_would_close_a_join_cycle_is_edeadlk),
+		cmocka_unit_test(test_join_into_a_gather_that_waits_for_us_is_edeadlk),
 	};
 
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);

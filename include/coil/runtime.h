@@ -94,7 +94,7 @@ void coil_options_init(struct coil_options *opts);
  *              the main task;
  *  -EDEADLK    every task was blocked with nothing left that could wake
  *              one; all tasks were cancelled to unwind them;
- *  -ECANCELED  the main task was cancelled (by itself).
+ *  -ECANCELED  the main task was cancelled (by itself or another task).
  * When the ring cannot be created, a line that says why and what to do is
  * logged through the options' log sink.
  */

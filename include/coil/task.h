@@ -41,8 +41,8 @@ struct coil_spawn_opts {
  * coil_detach() exactly once.
  *
  * Does not suspend. Returns 0, or -EINVAL (@fn NULL, stack too large),
- * -ENOMEM / -EAGAIN (no memory or address space for the task or its stack;
- * nothing is created), -ECANCELED (the caller is being cancelled), -EPERM.
+ * -ENOMEM (no memory or address space for the task or its stack; nothing
+ * is created), -ECANCELED (the caller is being cancelled), -EPERM.
  */
 int coil_spawn(struct coil_task **out, coil_fn fn, void *arg);
 int coil_spawn_opts(struct coil_task **out, const struct coil_spawn_opts *opts,
@@ -53,13 +53,16 @@ int coil_spawn_opts(struct coil_task **out, const struct coil_spawn_opts *opts,
  * value in *@result (if not NULL) and release the handle.
  *
  * Returns 0; -ECANCELED when @t had been cancelled before it finished
- * (*@result still receives what it returned); -EINVAL (@t is NULL or the
- * caller itself); -EPERM. May suspend.
+ * (*@result still receives what it returned); -ETIMEDOUT when the caller's
+ * deadline scope passes first; -EDEADLK when @t is joining the caller,
+ * directly or through other joins and gathers (nothing waits); -EINVAL (@t
+ * is NULL, the caller itself, or already being joined); -EPERM. May
+ * suspend.
  *
- * As in asyncio, cancelling a task that is joining another cancels the
- * joined task too: the join then waits for it to finish and returns
- * -ECANCELED. Either way the handle is released when coil_join() returns
- * anything but -EINVAL/-EPERM.
+ * As in asyncio, cancelling a task that is joining another (or its
+ * deadline passing) cancels the joined task too: the join then waits for it
+ * to finish and returns -ECANCELED (-ETIMEDOUT). The handle is released
+ * when coil_join() returns anything but -EINVAL/-EPERM/-EDEADLK.
  */
 int coil_join(struct coil_task *t, void **result);
 
@@ -85,11 +88,15 @@ int coil_cancel(struct coil_task *t);
 /*
  * coil_gather - asyncio.gather(): join every task in @tasks, in order.
  * results[i] (if @results) gets task i's return value and errs[i] (if @errs)
- * its join status (0 or -ECANCELED). Returns 0 when every task finished
- * uncancelled, else the first nonzero status in spawn order. If the caller is
- * cancelled while waiting, every task still running is cancelled and joined,
- * and -ECANCELED is returned: no handle survives a gather. -EINVAL when
- * @tasks is NULL with @n > 0. May suspend.
+ * its join status (0, -ECANCELED, or -ETIMEDOUT). Returns 0 when every task
+ * finished uncancelled, else the first nonzero status in spawn order. If the
+ * caller is cancelled (or its deadline scope passes) while waiting, every
+ * task still running is cancelled and joined, and -ECANCELED is returned: no
+ * handle survives a gather. Before anything waits: -EINVAL (@tasks NULL with
+ * @n > 0, or a handle coil_join() would refuse, e.g. twice in @tasks),
+ * -EDEADLK (a task of @tasks is joining the caller, directly or through
+ * other joins and gathers); the handles then stay the caller's. May
+ * suspend.
  */
 int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs);
 
@@ -104,7 +111,8 @@ int coil_wait_any(struct coil_task **tasks, size_t n, int64_t timeout_ns);
 
 /*
  * coil_yield - let every other ready task run once, then continue.
- * Returns 0, or -ECANCELED if the caller is being cancelled.
+ * Returns 0, or -ECANCELED if the caller is being cancelled, -ETIMEDOUT if
+ * its deadline scope has passed (it does not yield then).
  */
 int coil_yield(void);
 
