@@ -17,7 +17,9 @@
  * owner's inbox and wakes it (IORING_OP_MSG_RING from a thread that runs a
  * runtime on Linux >= 5.18, an eventfd write otherwise). Such a call
  * returns once the request is queued: a put from afar returns 0 before the
- * item is in the queue (-EPIPE only if the queue was closed already).
+ * item is in the queue (-EPIPE only if the queue was closed already), and
+ * if the queue is closed before the owner applies it the item is dropped
+ * like the queue's others (the caller owns what items point to).
  *
  * Lifetimes: the owner applies the requests queued for it before a destroy
  * frees the object, so a request that returned before the destroy began is
@@ -140,7 +142,10 @@ int coil_sem_acquire_timeout(struct coil_sem *s, int64_t timeout_ns);
 int coil_sem_try_acquire(struct coil_sem *s);
 /*
  * Return a permit (handed straight to the oldest waiter, if any). Any
- * thread may call it. Returns 0, or -EOVERFLOW (bounded and already full).
+ * thread may call it. Returns 0, or -EOVERFLOW (bounded and already full),
+ * -EINVAL (NULL). From another thread it returns 0 once the request is
+ * queued, or -ENOMEM: an overflow found when the owner applies it is only
+ * logged.
  */
 int coil_sem_release(struct coil_sem *s);
 
