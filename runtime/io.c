@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <linux/openat2.h>
 
 #include "coil_config.h"
 #include "internal.h"
@@ -354,6 +355,22 @@ int coil_openat_timeout(int dfd, const char *path, int flags, mode_t mode,
 int coil_openat(int dfd, const char *path, int flags, mode_t mode)
 {
 	return coil_openat_timeout(dfd, path, flags, mode, COIL_NO_TIMEOUT);
+}
+
+int coil_openat2_timeout(int dfd, const char *path,
+			 const struct open_how *how, int64_t timeout_ns)
+{
+	if (!path || !how)
+		return -EINVAL;
+	OP_BEGIN("openat2", timeout_ns);
+	/* The kernel copies *how when it takes the SQE; it stays ours. */
+	io_uring_prep_openat2(sqe, dfd, path, (struct open_how *)how);
+	return coil__op_wait(&op, sqe);
+}
+
+int coil_openat2(int dfd, const char *path, const struct open_how *how)
+{
+	return coil_openat2_timeout(dfd, path, how, COIL_NO_TIMEOUT);
 }
 
 int coil_fsync_timeout(int fd, unsigned flags, int64_t timeout_ns)

@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
+#include <sys/stat.h>
+
 #include "helpers.h"
 
 #define PTR(x) ((void *)(intptr_t)(x))
@@ -219,6 +222,63 @@ static void *body_open_stat_sync(void *arg)
 	assert_int_equal(coil_statx(AT_FDCWD, "/nonexistent/coil/x", 0,
 				    STATX_SIZE, &stx), -ENOENT);
 	return NULL;
+}
+
+/*
+ * openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS opens what lies under
+ * the directory and refuses every way out of it: "..", an absolute path,
+ * and a symlink (even one pointing inside).
+ */
+static void *body_openat2_beneath(void *arg)
+{
+	int dfd = *(int *)arg, fd;
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	fd = coil_openat2(dfd, "sub/f", &how);
+	if (fd == -EINVAL)
+		return PTR(-EINVAL); /* no IORING_OP_OPENAT2: the test skips */
+	assert_true(fd >= 0);
+	assert_int_equal(coil_close(fd), 0);
+	assert_int_equal(coil_openat2(dfd, "../etc/passwd", &how), -EXDEV);
+	assert_int_equal(coil_openat2(dfd, "sub/../../x", &how), -EXDEV);
+	assert_int_equal(coil_openat2(dfd, "/etc/passwd", &how), -EXDEV);
+	assert_int_equal(coil_openat2(dfd, "link/f", &how), -ELOOP);
+	assert_int_equal(coil_openat2(dfd, "sub/f", NULL), -EINVAL);
+	return NULL;
+}
+
+static void test_io_openat2_confines_lookup_beneath_dir(void **state)
+{
+	char dir[64], path[128];
+	void *res;
+	int dfd, fd;
+
+	(void)state;
+	strcpy(dir, "/tmp/coil-test-openat2-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/sub/f", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("sub", path), 0);
+	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	res = test_run(body_openat2_beneath, &dfd);
+	close(dfd);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub/f", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+	if (res)
+		TEST_SKIP("the kernel has no IORING_OP_OPENAT2 (Linux < 5.6)");
 }
 
 static void test_io_openat_statx_fsync_close(void **state)
@@ -577,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_io_read_full_write_all_stop_at_eof),
 		cmocka_unit_test(test_io_read_full_collects_short_reads),
 		cmocka_unit_test(test_io_openat_statx_fsync_close),
+		cmocka_unit_test(test_io_openat2_confines_lookup_beneath_dir),
 		cmocka_unit_test(test_io_send_recv_msg_poll_shutdown_socketpair),
 		cmocka_unit_test(test_io_accept_connect_tcp_loopback),
 		cmocka_unit_test(test_io_connect_closed_port_is_econnrefused),

@@ -87,6 +87,21 @@ int coil_close(int fd);
 int coil_openat(int dfd, const char *path, int flags, mode_t mode);
 int coil_openat_timeout(int dfd, const char *path, int flags, mode_t mode,
 			int64_t timeout_ns);
+
+struct open_how; /* <linux/openat2.h> */
+
+/*
+ * coil_openat2 - openat2(2) through the ring (IORING_OP_OPENAT2, Linux
+ * 5.6): @how's resolve flags confine the lookup, e.g. RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS to open only what lies under @dfd, which is what a
+ * file server wants. Returns the new fd, or the kernel's -errno (-EXDEV:
+ * the path leaves @dfd; -ELOOP: a symlink under RESOLVE_NO_SYMLINKS;
+ * -EINVAL: bad @how, or a kernel without IORING_OP_OPENAT2), -EINVAL (NULL
+ * @path or @how), -ECANCELED, -ETIMEDOUT, -EPERM.
+ */
+int coil_openat2(int dfd, const char *path, const struct open_how *how);
+int coil_openat2_timeout(int dfd, const char *path,
+			 const struct open_how *how, int64_t timeout_ns);
 /* fsync(2); @flags = IORING_FSYNC_DATASYNC for fdatasync(2). */
 int coil_fsync(int fd, unsigned flags);
 int coil_fsync_timeout(int fd, unsigned flags, int64_t timeout_ns);
