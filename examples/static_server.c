@@ -12,10 +12,12 @@
  * -H  address to listen on (default "::", IPv4 and IPv6)
  *
  * "/" and directories serve their index.html. Targets are percent-decoded;
- * a target with a ".." segment, a NUL or a backslash is refused (400), and
- * symbolic links are not followed in the last component (O_NOFOLLOW). This
- * is an example, not a hardened file server: symlinks inside DIR that
- * point out of it are followed in the middle of a path.
+ * a target with an empty or ".." segment (so also "//etc/passwd" and
+ * "/%2fetc/passwd"), a NUL or a backslash is refused (400). Files are
+ * opened with coil_openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): the
+ * kernel refuses any lookup that would leave DIR and every symlink (403).
+ * On kernels without IORING_OP_OPENAT2 (< 5.6) it falls back to openat with
+ * O_NOFOLLOW, which follows symlinks in the middle of a path.
  *
  * Prints "READY port=N" once it accepts connections; exits 0 on SIGINT or
  * SIGTERM after the server has closed every connection.
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/openat2.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -81,11 +84,18 @@ static int target_path(const char *t, size_t n, char *out, size_t cap)
 		out[o++] = c;
 	}
 	out[o] = '\0';
-	/* No ".." segment anywhere. */
+	/*
+	 * No ".." segment and no empty one but a trailing "dir/": an empty
+	 * first segment would make the path absolute, and openat ignores
+	 * the directory for an absolute path.
+	 */
 	for (seg = out; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 :
-						       NULL)
+						       NULL) {
 		if (!strncmp(seg, "..", 2) && (seg[2] == '/' || !seg[2]))
 			return -EINVAL;
+		if (seg[0] == '/')
+			return -EINVAL;
+	}
 	if (!o)
 		strcpy(out, ".");
 	return 0;
@@ -194,11 +204,32 @@ static int simple(struct coil_http_res *res, int status, const char *body)
 	return coil_http_res_send(res, body, strlen(body));
 }
 
+/*
+ * Open @path under @dfd and nowhere else: the kernel resolves it beneath
+ * @dfd without following any symlink.
+ */
+static int open_beneath(int dfd, const char *path)
+{
+	static bool no_openat2;
+	struct open_how how;
+	int fd;
+
+	if (!no_openat2) {
+		memset(&how, 0, sizeof(how));
+		how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+		fd = coil_openat2(dfd, path, &how);
+		if (fd != -EINVAL)
+			return fd;
+		no_openat2 = true; /* our flags are valid: the op is missing */
+	}
+	return coil_openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+}
+
 /* Open @path under the site; a directory gives its index.html. */
 static int open_file(struct site *s, char *path, struct statx *st)
 {
-	int fd = coil_openat(s->dirfd, path, O_RDONLY | O_CLOEXEC |
-					      O_NOFOLLOW, 0);
+	int fd = open_beneath(s->dirfd, path);
 	int r;
 
 	if (fd < 0)
@@ -208,8 +239,7 @@ static int open_file(struct site *s, char *path, struct statx *st)
 	if (r == 0 && S_ISDIR(st->stx_mode)) {
 		int dfd = fd;
 
-		fd = coil_openat(dfd, "index.html", O_RDONLY | O_CLOEXEC |
-						     O_NOFOLLOW, 0);
+		fd = open_beneath(dfd, "index.html");
 		coil_close(dfd);
 		if (fd < 0)
 			return fd == -ENOENT ? -EACCES : fd;
@@ -288,7 +318,7 @@ static int on_request(struct coil_http_req *req, struct coil_http_res *res,
 	fd = open_file(s, path, &st);
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return simple(res, 404, "not found\n");
-	if (fd == -EACCES || fd == -ELOOP || fd == -EPERM)
+	if (fd == -EACCES || fd == -ELOOP || fd == -EPERM || fd == -EXDEV)
 		return simple(res, 403, "forbidden\n");
 	if (fd < 0)
 		return simple(res, 500, "cannot open\n");

@@ -4,8 +4,9 @@
 # tests/examples/static_server.sh STATIC_SERVER - the example file server
 # end to end over loopback: a whole file (bytes compared), index.html for
 # "/", HEAD, a byte range (206), an unsatisfiable range (416),
-# If-Modified-Since (304), a missing file (404), ".." refused (400), and
-# exit 0 on SIGTERM. Exit 77 (skip) where io_uring is refused.
+# If-Modified-Since (304), a missing file (404), ".." and absolute paths
+# refused (400), a symlink out of the directory refused (403), and exit 0
+# on SIGTERM. Exit 77 (skip) where io_uring is refused.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,11 +18,15 @@ trap 'kill -9 "$pid" 2>/dev/null || true; rm -rf "$dir" "$out"' EXIT
 
 head -c 300000 /dev/urandom >"$dir/blob.bin"
 echo "<h1>index</h1>" >"$dir/index.html"
-mkdir "$dir/sub"
+mkdir "$dir/sub" "$dir/site" "$dir/outside"
+echo secret >"$dir/outside/secret.txt"
+echo inside >"$dir/site/in.txt"
+mv "$dir/blob.bin" "$dir/index.html" "$dir/sub" "$dir/site/"
+ln -s ../outside "$dir/site/out"
 
-start_server "$out" "$server" -p 0 -H 127.0.0.1 "$dir"
+start_server "$out" "$server" -p 0 -H 127.0.0.1 "$dir/site"
 
-python3 - "$port" "$dir" <<'PY'
+python3 - "$port" "$dir/site" <<'PY'
 import http.client, os, sys, email.utils
 port, root = int(sys.argv[1]), sys.argv[2]
 blob = open(os.path.join(root, "blob.bin"), "rb").read()
@@ -53,6 +58,15 @@ r, b = req("GET", "/no-such-file")
 assert r.status == 404, ("404", r.status)
 r, b = req("GET", "/sub/../../coil-static-outside")
 assert r.status == 400, ("dot-dot", r.status)
+# An empty first segment made the path absolute: openat ignored the site.
+for path in ("//etc/passwd", "/%2fetc/passwd", "/sub//in.txt"):
+    r, b = req("GET", path)
+    assert r.status == 400 and b"root:" not in b, (path, r.status)
+# A symlink in the middle of the path leading out of the site.
+r, b = req("GET", "/out/secret.txt")
+assert r.status == 403 and b"secret" not in b, ("symlink out", r.status)
+r, b = req("GET", "/in.txt")
+assert r.status == 200 and b == b"inside\n", ("inside", r.status)
 # Keep-alive: several requests on one connection.
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 for _ in range(3):
@@ -60,7 +74,7 @@ for _ in range(3):
     r = c.getresponse()
     assert r.status == 200 and r.read() == b"<h1>index</h1>\n"
 c.close()
-print("static_server: 9 checks passed")
+print("static_server: 14 checks passed")
 PY
 
 stop_server "$out"
