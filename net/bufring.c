@@ -151,9 +151,11 @@ struct coil_recvq {
 	unsigned head, len, cap;
 	struct coil_task *waiter;  /* the task in coil_recvq_next() */
 	struct coil_task *closer;  /* coil_recvq_close() reaping the op */
+	unsigned readers;          /* tasks inside coil_recvq_next() */
 	int fd;
 	int end;                   /* 1: ended; then @end_res is final */
 	int end_res;
+	bool closing;              /* coil_recvq_close() began: never re-arm */
 	bool armed;
 	bool cancel_sent;
 	bool multishot;
@@ -200,12 +202,34 @@ static struct chunk chunk_pop(struct coil_recvq *q)
 	return c;
 }
 
-static void arm(struct coil_recvq *q)
+/*
+ * Nothing points into @q any more: no CQE can still come for it and no
+ * task is inside coil_recvq_next(), so a closer may free it.
+ */
+static bool recvq_idle(const struct coil_recvq *q)
 {
-	struct io_uring_sqe *sqe = coil__get_sqe(q->br->rt, 1);
+	return !q->armed && !q->sending && !q->readers;
+}
 
+static void wake_closer(struct coil_recvq *q)
+{
+	if (q->closer && recvq_idle(q))
+		coil__wake(q->closer, 0);
+}
+
+/*
+ * Submit the receive. Once closing, nothing is armed again: a receive armed
+ * after close cancelled the last one would keep the closer waiting.
+ */
+static int arm(struct coil_recvq *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->closing)
+		return -EBADF;
+	sqe = coil__get_sqe(q->br->rt, 1);
 	if (!sqe)
-		return;
+		return q->br->rt->be.fatal ? q->br->rt->be.fatal : -EIO;
 	io_uring_prep_recv(sqe, q->fd, NULL, 0, 0);
 	if (q->multishot)
 		sqe->ioprio |= IORING_RECV_MULTISHOT;
@@ -216,6 +240,7 @@ static void arm(struct coil_recvq *q)
 	q->armed = true;
 	q->cancel_sent = false;
 	q->stats.arms++;
+	return 0;
 }
 
 static void record(struct coil_recvq *q, int res, unsigned flags)
@@ -226,12 +251,12 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 	if (flags & IORING_CQE_F_BUFFER) {
 		bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
 		br->available--;
-		if (res > 0 && !q->closer && !q->end &&
+		if (res > 0 && !q->closing && !q->end &&
 		    chunk_push(q, res, bid) == 0)
 			return;
 		give_to_kernel(br, bid); /* empty, or nobody will read it */
 		coil__wq_wake_one(&br->starved, 0);
-		if (res > 0 && !q->closer && !q->end) {
+		if (res > 0 && !q->closing && !q->end) {
 			/*
 			 * Out of memory for the queue: this chunk is lost, so
 			 * end the stream here (after what is queued) rather
@@ -255,7 +280,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 		q->stats.multishot = false;
 		return;
 	}
-	if (res <= 0 && !q->closer)
+	if (res <= 0 && !q->closing)
 		(void)chunk_push(q, res, 0);
 }
 
@@ -273,8 +298,7 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	record(q, res, flags);
 	if (q->waiter)
 		coil__wake(q->waiter, 0);
-	if (!q->armed && !q->sending && q->closer)
-		coil__wake(q->closer, 0);
+	wake_closer(q);
 }
 
 /* ------------------------------------------------ sending ring buffers */
@@ -325,8 +349,7 @@ static void send_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	coil__wq_wake_one(&q->br->starved, 0);
 	if (q->send_waiter)
 		coil__wake(q->send_waiter, 0);
-	if (!q->armed && q->closer)
-		coil__wake(q->closer, 0);
+	wake_closer(q);
 }
 
 static void send_unwait(struct coil_task *t, int why)
@@ -344,7 +367,7 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 
 	if (!self)
 		return -EPERM;
-	if (!q || !buf || !buf->data || q->send_waiter || q->closer)
+	if (!q || !buf || !buf->data || q->send_waiter || q->closing)
 		return -EINVAL;
 	while (q->sending && !q->send_err) {
 		err = coil__check_cancel(self);
@@ -402,16 +425,21 @@ static void next_unwait(struct coil_task *t, int why)
 	coil__wake(t, why);
 }
 
-/* Arm the receive, first waiting for a free buffer if there is none. */
+/*
+ * Arm the receive, first waiting for a free buffer if there is none. The
+ * wait is in the bufring's shared queue; the node names @q (n.item) so that
+ * a close finds the tasks waiting for it there.
+ */
 static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
 			uint64_t deadline)
 {
-	struct coil__wq_node n = { 0 };
+	struct coil__wq_node n = { .task = self, .item = q };
+	uint64_t now;
 	int err;
 
-	uint64_t now;
-
 	while (!q->br->available) {
+		if (q->closing)
+			return -EBADF;
 		/* Woken by a release and cancelled meanwhile: stop here. */
 		err = coil__check_cancel(self);
 		if (err)
@@ -419,22 +447,21 @@ static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
 		now = coil__now();
 		if (deadline != COIL__NEVER && now >= deadline)
 			return -ETIMEDOUT;
-		n.task = self;
 		err = coil__wq_wait(&q->br->starved, &n, "recv buffer",
 				    deadline == COIL__NEVER ? -1 :
 				    (int64_t)(deadline - now));
 		if (err)
 			return err;
 	}
-	arm(q);
+	err = arm(q);
 	/*
-	 * Arming takes no buffer: if some are still free, pass the wake-up on
-	 * to the next starved receiver, which would otherwise wait for a
-	 * release that may never come.
+	 * Arming takes no buffer (and a closing @q arms nothing): if some are
+	 * still free, pass the wake-up on to the next starved receiver, which
+	 * would otherwise wait for a release that may never come.
 	 */
 	if (q->br->available)
 		coil__wq_wake_one(&q->br->starved, 0);
-	return q->armed ? 0 : (self->rt->be.fatal ? self->rt->be.fatal : -EIO);
+	return err;
 }
 
 static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
@@ -454,20 +481,14 @@ static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 	return c.res;
 }
 
-ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
-			int64_t timeout_ns)
+static ssize_t next_loop(struct coil_recvq *q, struct coil_buf *buf,
+			 struct coil_task *self, uint64_t deadline)
 {
-	struct coil_task *self = coil__running();
-	uint64_t deadline;
 	int err;
 
-	if (!self)
-		return -EPERM;
-	if (!q || !buf || q->waiter)
-		return -EINVAL;
-	deadline = timeout_ns < 0 ? COIL__NEVER :
-				    coil__now() + (uint64_t)timeout_ns;
 	for (;;) {
+		if (q->closing)
+			return -EBADF;
 		if (q->len)
 			return take_chunk(q, buf);
 		if (q->end)
@@ -488,8 +509,31 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 						     deadline : self->deadline);
 		q->waiter = NULL;
 		if (err)
-			return err;
+			return err; /* -EBADF: closed meanwhile */
 	}
+}
+
+ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
+			int64_t timeout_ns)
+{
+	struct coil_task *self = coil__running();
+	uint64_t deadline;
+	ssize_t ret;
+
+	if (!self)
+		return -EPERM;
+	if (!q || !buf || q->waiter)
+		return -EINVAL;
+	if (q->closing)
+		return -EBADF;
+	deadline = timeout_ns < 0 ? COIL__NEVER :
+				    coil__now() + (uint64_t)timeout_ns;
+	/* Counted: a closer must not free @q while we still read it. */
+	q->readers++;
+	ret = next_loop(q, buf, self, deadline);
+	q->readers--;
+	wake_closer(q);
+	return ret;
 }
 
 void coil_recvq_stats(const struct coil_recvq *q,
@@ -518,26 +562,46 @@ static void close_unwait(struct coil_task *t, int why)
 		q->send_cancel_sent = coil__op_cancel(q->br->rt, &q->send_op);
 }
 
+/* End every wait of a task in coil_recvq_next() on @q with -EBADF. */
+static void wake_readers(struct coil_recvq *q)
+{
+	struct coil__wq_node *n, *next;
+
+	if (q->waiter)
+		coil__wake(q->waiter, -EBADF);
+	/* Readers waiting for a free buffer sit in the bufring's queue. */
+	for (n = q->br->starved.head; n; n = next) {
+		next = n->next;
+		if (n->item != q)
+			continue;
+		coil__wq_remove(n);
+		coil__wake(n->task, -EBADF);
+	}
+}
+
 int coil_recvq_close(struct coil_recvq *q)
 {
 	struct coil_task *self = coil__running();
 
 	if (!q)
 		return 0;
-	if (q->armed || q->sending) {
+	if (!recvq_idle(q)) {
 		if (!self || self->rt != q->br->rt)
 			return -EBUSY;
-		if (q->armed)
+		q->closing = true;
+		wake_readers(q);
+		if (q->armed && !q->cancel_sent)
 			q->cancel_sent = coil__op_cancel(q->br->rt, &q->op);
 		/*
 		 * A send in flight is let finish (the last echo of a closing
 		 * connection still goes out) unless the closing task is
 		 * cancelled or times out: then it is cancelled too. Either
-		 * way the wait lasts until both ops' last CQEs are in - they
-		 * point into @q.
+		 * way the wait lasts until both ops' last CQEs are in and
+		 * every reader has left coil_recvq_next() - they all point
+		 * into @q.
 		 */
 		q->closer = self;
-		while (q->armed || q->sending)
+		while (!recvq_idle(q))
 			coil__suspend_until(self, "recv close", close_unwait, q,
 					    self->deadline);
 		q->closer = NULL;

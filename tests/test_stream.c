@@ -2,8 +2,9 @@
 /*
  * tests/test_stream.c - data over connections: buffered streams and their
  * limits, half-close, peer resets, sendfile, multishot receive into
- * provided buffers (also when the kernel runs out of them), Unix sockets
- * and UDP. Loopback and socketpairs only.
+ * provided buffers (also when the kernel runs out of them) and closing it
+ * under a waiting reader, Unix sockets and UDP. Loopback and socketpairs
+ * only.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -599,6 +601,158 @@ static void test_recvq_idle_connections_share_a_small_ring(void **st)
 		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
 }
 
+/* ------------------------------------------------- closing a recvq */
+
+/*
+ * The close tests run in a child process under an alarm, so that a close
+ * that never returns (or a loop that spins) fails the test instead of
+ * hanging the program, and a use after free that ASan aborts on fails only
+ * this test. cmocka's asserts must not run in the child (a failure would
+ * jump back into the child's copy of the test list): CHILD_CHECK prints the
+ * condition and ends the child instead.
+ */
+#define CHILD_ALARM_S 10
+#define CHILD_SKIP 77
+
+#define CHILD_CHECK(cond)                                                  \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "%s:%d: check failed: %s\n",        \
+				__FILE__, __LINE__, #cond);                \
+			_exit(1);                                          \
+		}                                                          \
+	} while (0)
+
+/* Run @fn as a runtime's main task in a child; it returns 0 or CHILD_SKIP. */
+static void run_in_child(coil_fn fn)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *ret = NULL;
+
+		alarm(CHILD_ALARM_S);
+		if (coil_run(fn, NULL, &ret) != 0)
+			_exit(2);
+		_exit(INT(ret));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		print_message("child killed by signal %d%s\n", WTERMSIG(status),
+			      WTERMSIG(status) == SIGALRM ?
+				      " (SIGALRM: it hung)" : "");
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == CHILD_SKIP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A reader's coil_recvq_next() result, and whether it returned at all. */
+struct next_result {
+	struct coil_recvq *q;
+	ssize_t n;
+	bool done;
+};
+
+static void *next_reader(void *arg)
+{
+	struct next_result *r = arg;
+	struct coil_buf b;
+
+	r->n = coil_recvq_next(r->q, &b, MS(5000));
+	r->done = true;
+	return NULL;
+}
+
+/*
+ * The only buffer of the ring is held on another recvq, so a reader on @q
+ * waits for a free one, with no receive armed. Closing @q used to free it
+ * at once and then wake that reader, which read the freed recvq.
+ */
+static void *body_recvq_close_starved(void *arg)
+{
+	struct next_result r = { 0 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_recvq *hq;
+	struct coil_task *t;
+	struct coil_buf held;
+	int hv[2], sv[2], err;
+
+	(void)arg;
+	err = coil_bufring_create(1, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, hv) == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(hv[0], br, &hq) == 0);
+	put(hv[1], "h");
+	CHILD_CHECK(coil_recvq_next(hq, &held, MS(2000)) == 1);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
+	CHILD_CHECK(coil_spawn(&t, next_reader, &r) == 0);
+	coil_sleep(MS(10));
+	coil_recvq_stats(r.q, &st);
+	CHILD_CHECK(!r.done && st.arms == 0); /* waiting for a buffer */
+	CHILD_CHECK(coil_recvq_close(r.q) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.n == -EBADF);
+	coil_buf_release(hq, &held);
+	CHILD_CHECK(coil_recvq_close(hq) == 0);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	return NULL;
+}
+
+static void test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_close_starved);
+}
+
+/*
+ * A reader waits with the receive armed. The cancelled receive's last CQE
+ * woke the reader before the closer, and the reader armed a new receive:
+ * the closer then waited for it for ever (and at end of input the reader
+ * re-armed in a loop).
+ */
+static void *body_recvq_close_armed(void *arg)
+{
+	struct next_result r = { 0 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_task *t;
+	int sv[2], err;
+
+	(void)arg;
+	err = coil_bufring_create(4, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
+	CHILD_CHECK(coil_spawn(&t, next_reader, &r) == 0);
+	coil_sleep(MS(10));
+	coil_recvq_stats(r.q, &st);
+	CHILD_CHECK(!r.done && st.arms == 1); /* waiting on the receive */
+	CHILD_CHECK(coil_recvq_close(r.q) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.n == -EBADF);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	return NULL;
+}
+
+static void test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_close_armed);
+}
+
 /* -------------------------------------------------------- Unix, UDP */
 
 static void *unix_echo(void *arg)
@@ -712,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
 		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
+		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
+		cmocka_unit_test(test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
 	};

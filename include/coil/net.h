@@ -314,7 +314,10 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
  * it ends the multishot receive with no data lost; the receive is re-armed
  * once a buffer is released, so every byte is still delivered in order.
  * Hold buffers briefly: a task that keeps every buffer of the ring and
- * waits for more waits until its timeout.
+ * waits for more waits until its timeout. Once coil_recvq_close() has
+ * begun, returns -EBADF, also to a task already waiting here (for data or
+ * for a free buffer) when another task closes @q: it returns at once and
+ * must not use @q again.
  */
 ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns);
@@ -345,9 +348,12 @@ void coil_recvq_stats(const struct coil_recvq *q,
 		      struct coil_recvq_stats *out);
 
 /*
- * coil_recvq_close - cancel the receive, wait for its last completion
- * (suspends), give back any chunk not yet read, free @q. The fd stays open.
- * Returns 0. NULL is a no-op.
+ * coil_recvq_close - cancel the receive, end the wait of every task in
+ * coil_recvq_next() on @q with -EBADF, wait for the receive's last
+ * completion, for a send in flight and for those tasks to leave (suspends),
+ * give back any chunk not yet read, free @q. Release the buffers you hold
+ * first. The fd stays open. Returns 0, or -EBUSY when there is something
+ * to wait for and the caller is not a task of @q's runtime. NULL is a no-op.
  */
 int coil_recvq_close(struct coil_recvq *q);
 
