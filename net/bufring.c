@@ -552,14 +552,17 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 	coil__wq_wake_one(&q->br->starved, 0);
 }
 
+static void cancel_send(struct coil_recvq *q)
+{
+	if (q->sending && !q->send_cancel_sent)
+		q->send_cancel_sent = coil__op_cancel(q->br->rt, &q->send_op);
+}
+
 /* The closer was cancelled or timed out: stop the send, keep waiting. */
 static void close_unwait(struct coil_task *t, int why)
 {
-	struct coil_recvq *q = t->wait_obj;
-
 	(void)why;
-	if (q->sending && !q->send_cancel_sent)
-		q->send_cancel_sent = coil__op_cancel(q->br->rt, &q->send_op);
+	cancel_send(t->wait_obj);
 }
 
 /* End every wait of a task in coil_recvq_next() on @q with -EBADF. */
@@ -601,6 +604,12 @@ int coil_recvq_close(struct coil_recvq *q)
 		 * into @q.
 		 */
 		q->closer = self;
+		/*
+		 * A closer cancelled (or past its deadline) before it got here
+		 * gets no cancel event during the wait: stop the send now.
+		 */
+		if (coil__check_cancel(self))
+			cancel_send(q);
 		while (!recvq_idle(q))
 			coil__suspend_until(self, "recv close", close_unwait, q,
 					    self->deadline);

@@ -753,6 +753,73 @@ static void test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns(
 	run_in_child(body_recvq_close_armed);
 }
 
+/* A connection task: echoes one chunk into a full socket, then idles. */
+struct stuck_send {
+	struct coil_recvq *q;
+	int fd;
+	int send_ret, sleep_ret, close_ret;
+	int64_t close_ns;
+};
+
+static void *stuck_send_conn(void *arg)
+{
+	struct stuck_send *s = arg;
+	char junk[4096] = { 0 };
+	struct coil_buf b;
+	uint64_t start;
+
+	CHILD_CHECK(coil_recvq_next(s->q, &b, MS(2000)) == 5);
+	/* The peer never reads: once its buffer is full the send stays. */
+	while (send(s->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	s->send_ret = coil_recvq_send(s->q, &b);
+	s->sleep_ret = coil_sleep(MS(5000));
+	/* Cancelled: the cleanup's close must not wait for the peer. */
+	start = coil_now();
+	s->close_ret = coil_recvq_close(s->q);
+	s->close_ns = test_elapsed_ns(start);
+	return NULL;
+}
+
+/*
+ * A task cancelled while its coil_recvq_send() is in flight closes the
+ * recvq. Its close used to cancel that send only when a cancel arrived
+ * during the wait, so a task cancelled before it waited for ever.
+ */
+static void *body_recvq_close_cancelled(void *arg)
+{
+	struct stuck_send s = { .close_ret = 1 };
+	struct coil_bufring *br;
+	struct coil_task *t;
+	int sv[2], err;
+
+	(void)arg;
+	err = coil_bufring_create(4, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &s.q) == 0);
+	s.fd = sv[0];
+	put(sv[1], "hello");
+	CHILD_CHECK(coil_spawn(&t, stuck_send_conn, &s) == 0);
+	coil_sleep(MS(50));
+	CHILD_CHECK(s.send_ret == 0 && s.close_ret == 1); /* send in flight */
+	CHILD_CHECK(coil_cancel(t) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == -ECANCELED);
+	CHILD_CHECK(s.sleep_ret == -ECANCELED);
+	CHILD_CHECK(s.close_ret == 0);
+	CHILD_CHECK(s.close_ns < MS(1000));
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	return NULL;
+}
+
+static void test_recvq_close_by_a_cancelled_task_cancels_its_send(void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_close_cancelled);
+}
+
 /* -------------------------------------------------------- Unix, UDP */
 
 static void *unix_echo(void *arg)
@@ -868,6 +935,7 @@ int main(void)
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
 		cmocka_unit_test(test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns),
+		cmocka_unit_test(test_recvq_close_by_a_cancelled_task_cancels_its_send),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
 	};

@@ -332,7 +332,8 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
  * negative errno (then @buf is still the caller's to release): -EINVAL,
  * -ECANCELED / -ETIMEDOUT while waiting for the previous send, -EPERM.
  * coil_recvq_close() waits for a send still in flight (close or shut the
- * socket down first to end a send the peer does not drain).
+ * socket down first to end a send the peer does not drain) unless the
+ * closing task is cancelled or past its deadline: then it cancels the send.
  */
 int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf);
 
