@@ -475,6 +475,58 @@ static void test_http_server_reads_request_bodies(void **st)
 	run(body_request_body);
 }
 
+/*
+ * Reads a header, then the whole body (which makes the receive buffer
+ * grow), then answers with the method, the header and the body length,
+ * read again after the body: they must still be the request's.
+ */
+static int h_head_after_body(struct coil_http_req *req,
+			     struct coil_http_res *res, void *ud)
+{
+	char out[128];
+	const char *tag, *m;
+	const void *data;
+	size_t tn, mn;
+	ssize_t r;
+	int len;
+
+	(void)ud;
+	m = coil_http_req_method(req, &mn);
+	tag = coil_http_req_header(req, "X-Tag", &tn);
+	r = coil_http_req_body(req, &data, 1u << 20);
+	if (r < 0 || !tag)
+		return -EIO;
+	len = snprintf(out, sizeof(out), "%.*s %.*s %zd", (int)mn, m,
+		       (int)tn, tag, r);
+	return coil_http_res_send(res, out, (size_t)len);
+}
+
+static void *body_head_after_body(void *arg)
+{
+	static char req[32768];
+	struct fixture f = { 0 };
+	int n, err;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_head_after_body), 0);
+	n = snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: t\r\n"
+		     "X-Tag: the-tag-value\r\nContent-Length: 20000\r\n\r\n");
+	memset(req + n, 'b', 20000);
+	req[n + 20000] = '\0';
+	err = one_shot(&f, req, &rs);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(rs.status, 200);
+	CHECK(body_is(&rs, "POST the-tag-value 20000"));
+	return NULL;
+}
+
+static void test_http_server_head_stays_valid_after_body_grows_buffer(void **st)
+{
+	(void)st;
+	run(body_head_after_body);
+}
+
 static void *body_unread_body(void *arg)
 {
 	struct fixture f = { 0 };
@@ -977,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_pipelined_requests_answered_in_order),
 		cmocka_unit_test(test_http_server_chunked_response),
 		cmocka_unit_test(test_http_server_reads_request_bodies),
+		cmocka_unit_test(test_http_server_head_stays_valid_after_body_grows_buffer),
 		cmocka_unit_test(test_http_server_skips_an_unread_body),
 		cmocka_unit_test(test_http_server_body_over_limit_gets_413_and_close),
 		cmocka_unit_test(test_http_server_bad_request_gets_400_and_others_go_on),

@@ -122,9 +122,14 @@ static void *sweeper_main(void *arg)
 
 /*
  * Make room at the end of rbuf: drop consumed bytes (keeping rbuf[0..keep)
- * where the head or a decoded body lives), then grow up to @limit bytes,
- * moving the head's slices along. Returns 0, or -ENOBUFS at the limit,
- * -ENOMEM.
+ * where the head or a decoded body lives), then grow up to @limit bytes.
+ * Returns 0, or -ENOBUFS at the limit, -ENOMEM.
+ *
+ * While a handler runs (@keep > 0) the head's slices, which the handler
+ * may hold, point into the block the head was parsed in: that block is
+ * kept in c->hold until the handler returns instead of being freed (the
+ * blocks between it and the newest one are freed at once). A body that
+ * fits the buffer costs nothing more.
  */
 static int make_room(struct coil__http_conn *c, size_t keep, size_t limit)
 {
@@ -147,20 +152,10 @@ static int make_room(struct coil__http_conn *c, size_t keep, size_t limit)
 	if (!nb)
 		return -ENOMEM;
 	memcpy(nb, c->rbuf, c->rlen);
-	if (keep) { /* a head lives in rbuf: its slices move with it */
-		struct coil__http_head *h = &c->head;
-		size_t i;
-
-#define MOVE(s) ((s).ptr = (s).ptr ? nb + ((s).ptr - c->rbuf) : NULL)
-		MOVE(h->method);
-		MOVE(h->target);
-		for (i = 0; i < h->nfields; i++) {
-			MOVE(h->fields[i].name);
-			MOVE(h->fields[i].value);
-		}
-#undef MOVE
-	}
-	free(c->rbuf);
+	if (keep && !c->hold)
+		c->hold = c->rbuf;
+	else
+		free(c->rbuf);
 	c->rbuf = nb;
 	c->rcap = cap;
 	return 0;
@@ -500,7 +495,12 @@ static int run_request(struct coil__http_conn *c)
 	ret = coil__http_res_finish(c, ret);
 	if (ret < 0 || !c->keep_alive)
 		return -1;
-	if (drain_body(c) < 0)
+	ret = drain_body(c);
+	/* The head's slices are no longer used (the next head is parsed in
+	 * the newest block); on the way out conn_main() frees the block. */
+	free(c->hold);
+	c->hold = NULL;
+	if (ret < 0)
 		return -1;
 	coil__http_parser_reset(&c->p, 0);
 	/* More pipelined requests buffered: let their answers gather. */
@@ -575,7 +575,8 @@ static void *conn_main(void *arg)
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c->hbuf);
-	c->rbuf = c->wbuf = c->hbuf = NULL;
+	free(c->hold);
+	c->rbuf = c->wbuf = c->hbuf = c->hold = NULL;
 	c->finished = true;
 	srv->live--;
 	srv->done++;

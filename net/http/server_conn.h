@@ -79,6 +79,9 @@ struct coil__http_conn {
 	char *rbuf;
 	size_t rcap, rpos, rlen;
 	size_t hstart, hend;
+	/* The block the head's slices point into once rbuf has grown while
+	 * the handler ran; freed after the handler returns (make_room()). */
+	char *hold;
 	struct coil__http_parser p;
 	struct coil__http_head head;
 	int body_err;		  /* first body error, kept for later calls */
