@@ -527,6 +527,49 @@ static void test_http_server_head_stays_valid_after_body_grows_buffer(void **st)
 	run(body_head_after_body);
 }
 
+/* Reads the whole body with no limit of its own; answers its length. */
+static int h_body_len(struct coil_http_req *req, struct coil_http_res *res,
+		      void *ud)
+{
+	char out[32];
+	const void *data;
+	ssize_t r = coil_http_req_body(req, &data, SIZE_MAX);
+	int len;
+
+	(void)ud;
+	if (r < 0)
+		return (int)r;
+	len = snprintf(out, sizeof(out), "%zd", r);
+	return coil_http_res_send(res, out, (size_t)len);
+}
+
+static void *body_unlimited_body(void *arg)
+{
+	static char req[120000];
+	struct fixture f = { .opts.max_body = UINT64_MAX };
+	int n, err;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_body_len), 0);
+	/* Past the old wrap-around of the buffer limit (about 49 KB). */
+	n = snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: t\r\n"
+		     "Content-Length: 100000\r\n\r\n");
+	memset(req + n, 'b', 100000);
+	req[n + 100000] = '\0';
+	err = one_shot(&f, req, &rs);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(rs.status, 200);
+	CHECK(body_is(&rs, "100000"));
+	return NULL;
+}
+
+static void test_http_server_unlimited_body_read_whole(void **st)
+{
+	(void)st;
+	run(body_unlimited_body);
+}
+
 static void *body_unread_body(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1030,6 +1073,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_chunked_response),
 		cmocka_unit_test(test_http_server_reads_request_bodies),
 		cmocka_unit_test(test_http_server_head_stays_valid_after_body_grows_buffer),
+		cmocka_unit_test(test_http_server_unlimited_body_read_whole),
 		cmocka_unit_test(test_http_server_skips_an_unread_body),
 		cmocka_unit_test(test_http_server_body_over_limit_gets_413_and_close),
 		cmocka_unit_test(test_http_server_bad_request_gets_400_and_others_go_on),

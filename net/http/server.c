@@ -337,6 +337,12 @@ ssize_t coil_http_req_read(struct coil_http_req *req, void *buf, size_t len)
 	return 0;
 }
 
+/* @a + @b, or SIZE_MAX where that overflows (@lim may be "no limit"). */
+static size_t sat_add(size_t a, uint64_t b)
+{
+	return b > SIZE_MAX - a ? SIZE_MAX : a + (size_t)b;
+}
+
 ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 			   size_t max)
 {
@@ -365,8 +371,9 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 			continue;
 		}
 		if (!r && !coil__http_body_is_done(&c->p))
-			r = body_more(c, end, end + (lim - (end - start)) +
-					      srv->head_room + BODY_SLACK);
+			r = body_more(c, end, sat_add(end + srv->head_room +
+						      BODY_SLACK,
+						      lim - (end - start)));
 		if (r < 0)
 			return body_error(c, r);
 	}
