@@ -415,6 +415,64 @@ static void test_http_server_chunked_response(void **st)
 	run(body_chunked_response);
 }
 
+/* Streams a response with the status the target names ("/204", "/304"). */
+static int h_stream_status(struct coil_http_req *req,
+			   struct coil_http_res *res, void *ud)
+{
+	size_t n;
+	const char *t = coil_http_req_target(req, &n);
+
+	(void)ud;
+	if (n == 4 && t[0] == '/')
+		coil_http_res_status(res, atoi(t + 1));
+	if (coil_http_res_write(res, "ignored", 7) < 0)
+		return -EIO;
+	return coil_http_res_end(res);
+}
+
+static void *body_bodyless_stream(void *arg)
+{
+	static const char *const paths[] = { "/204", "/304" };
+	struct fixture f = { 0 };
+	char v[64], req[64];
+	size_t i;
+	int err = 0;
+	bool framed = false;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_stream_status), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	for (i = 0; i < 2 && !err; i++) {
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n",
+			 paths[i]);
+		err = put(&cl_a, req);
+		if (!err)
+			err = get_response(&cl_a, &rs, true);
+		framed |= field(&rs, "Transfer-Encoding", v, sizeof(v)) ||
+			  field(&rs, "Content-Length", v, sizeof(v));
+		if (!err && rs.status != atoi(paths[i] + 1))
+			err = -EPROTO;
+	}
+	/* Nothing followed either head: the next answer comes next. */
+	if (!err)
+		err = put(&cl_a, GET("/after"));
+	if (!err)
+		err = get_response(&cl_a, &rs, false);
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK(!framed);
+	CHECK_EQ(rs.status, 200);
+	CHECK(rs.chunked && rs.blen == 7);
+	return NULL;
+}
+
+static void test_http_server_streamed_204_304_have_no_framing(void **st)
+{
+	(void)st;
+	run(body_bodyless_stream);
+}
+
 /* Echoes the request body whole, or (target "/stream") 3 bytes at a time. */
 static int h_echo(struct coil_http_req *req, struct coil_http_res *res,
 		  void *ud)
@@ -1071,6 +1129,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_keep_alive_reuses_the_connection),
 		cmocka_unit_test(test_http_server_pipelined_requests_answered_in_order),
 		cmocka_unit_test(test_http_server_chunked_response),
+		cmocka_unit_test(test_http_server_streamed_204_304_have_no_framing),
 		cmocka_unit_test(test_http_server_reads_request_bodies),
 		cmocka_unit_test(test_http_server_head_stays_valid_after_body_grows_buffer),
 		cmocka_unit_test(test_http_server_unlimited_body_read_whole),

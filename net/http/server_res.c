@@ -216,6 +216,7 @@ static int build_head(struct coil__http_conn *c, enum framing f,
 {
 	const struct coil__http_server *srv = c->srv;
 	const char *why = reason(c->status);
+	bool framed = c->status != 204 && c->status != 304;
 	size_t wlen = strlen(why);
 	size_t need = 16 + wlen + srv->server_len + srv->date_len + c->hlen +
 		      64;
@@ -234,11 +235,13 @@ static int build_head(struct coil__http_conn *c, enum framing f,
 	p = put(p, srv->server_line, srv->server_len);
 	p = put(p, srv->date_line, srv->date_len);
 	p = put(p, c->hbuf, c->hlen);
-	if (f == BY_LENGTH && c->status != 204 && c->status != 304) {
+	/* 204 and 304 carry no framing fields at all, streamed or not (RFC
+	 * 9112 §6.1, §6.3); a HEAD answer carries those a GET would have. */
+	if (framed && f == BY_LENGTH) {
 		p = PUT_LIT(p, "Content-Length: ");
 		p = put_u64(p, len);
 		p = PUT_LIT(p, "\r\n");
-	} else if (f == BY_CHUNKS) {
+	} else if (framed && f == BY_CHUNKS) {
 		p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
 	}
 	if (!c->keep_alive)
