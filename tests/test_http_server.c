@@ -963,6 +963,52 @@ static void test_http_server_handler_error_gets_500(void **st)
 	run(body_500);
 }
 
+/*
+ * Sends one byte every @gap_ms until a send fails (the server closed the
+ * connection: the first byte after it draws a reset) or @limit_ms pass.
+ * Returns the milliseconds until the failure, or -1.
+ */
+static long trickle_until_closed(struct client *c, int gap_ms, int limit_ms)
+{
+	uint64_t t0 = coil_now();
+
+	while (test_elapsed_ns(t0) < MS(limit_ms)) {
+		if (coil_send(c->fd, "x", 1, MSG_NOSIGNAL) < 0)
+			return (long)(test_elapsed_ns(t0) / MS(1));
+		coil_sleep(MS(gap_ms));
+	}
+	return -1;
+}
+
+static void *body_linger_bounded(void *arg)
+{
+	struct fixture f = { 0 };
+	long ms;
+	int err;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_hello), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	/* A 500 closes the connection; the server lingers reading what the
+	 * client still sends. A byte every 300 ms must not keep it. */
+	err = put(&cl_a, GET("/fail"));
+	if (!err)
+		err = get_response(&cl_a, &rs, false);
+	ms = trickle_until_closed(&cl_a, 300, 4000);
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(rs.status, 500);
+	CHECK(ms >= 0 && ms < 2500);
+	return NULL;
+}
+
+static void test_http_server_linger_after_close_has_one_deadline(void **st)
+{
+	(void)st;
+	run(body_linger_bounded);
+}
+
 static void *body_http10(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1144,6 +1190,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_expect_continue),
 		cmocka_unit_test(test_http_server_sendfile_response),
 		cmocka_unit_test(test_http_server_handler_error_gets_500),
+		cmocka_unit_test(test_http_server_linger_after_close_has_one_deadline),
 		cmocka_unit_test(test_http_server_http10_closes_after_response),
 		cmocka_unit_test(test_http_server_max_requests_per_connection),
 		cmocka_unit_test(test_http_server_listener_close_ends_serve),

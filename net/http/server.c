@@ -38,7 +38,8 @@
 #define BODY_SLACK (16u * 1024)
 /* A streamed body is read through at most this much buffer. */
 #define STREAM_WINDOW (64u * 1024)
-/* After an error response: read and drop this much before closing. */
+/* Before closing after a response: read and drop this much, for at most
+ * this long in all. */
 #define LINGER_BYTES (256u * 1024)
 #define LINGER_NS (1 * COIL_NSEC_PER_SEC)
 
@@ -520,21 +521,26 @@ static int run_request(struct coil__http_conn *c)
  * Close after an error response: stop sending, then read and drop what
  * the client still sends for a while, so that closing with unread input
  * does not reset the connection before the client has read the answer.
+ * One deadline for the whole of it: with one per receive, a byte now and
+ * then would hold the connection for as long as the client liked.
  */
 static void linger(struct coil__http_conn *c)
 {
+	struct coil_deadline dl;
 	size_t dropped = 0;
 	ssize_t n;
 
-	if (coil_shutdown(c->fd, SHUT_WR) < 0)
+	if (coil_shutdown(c->fd, SHUT_WR) < 0 ||
+	    coil_deadline_enter(&dl, LINGER_NS) < 0)
 		return;
 	c->rpos = c->rlen = 0;
 	while (dropped < LINGER_BYTES) {
-		n = coil_recv_timeout(c->fd, c->rbuf, c->rcap, 0, LINGER_NS);
+		n = coil_recv(c->fd, c->rbuf, c->rcap, 0);
 		if (n <= 0)
 			break;
 		dropped += (size_t)n;
 	}
+	coil_deadline_exit(&dl);
 }
 
 static void serve_conn(struct coil__http_conn *c)
