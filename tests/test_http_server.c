@@ -1009,6 +1009,70 @@ static void test_http_server_linger_after_close_has_one_deadline(void **st)
 	run(body_linger_bounded);
 }
 
+static void *body_large_unread_body(void *arg)
+{
+	struct fixture f = { .opts.max_body = UINT64_MAX };
+	uint64_t t0;
+	bool closed;
+	int err;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_hello), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	/* 10 MB announced, none sent, the handler ignores it: the server
+	 * closes rather than wait for it all (read timeout: 10 s). */
+	err = put(&cl_a, "POST /big HTTP/1.1\r\nHost: t\r\n"
+			 "Content-Length: 10000000\r\n\r\n");
+	if (!err)
+		err = get_response(&cl_a, &rs, false);
+	t0 = coil_now();
+	closed = closed_by_server(&cl_a);
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK(body_is(&rs, "hello /big"));
+	CHECK(closed);
+	CHECK(test_elapsed_ns(t0) < MS(2500));
+	return NULL;
+}
+
+static void test_http_server_large_unread_body_closes_not_drains(void **st)
+{
+	(void)st;
+	run(body_large_unread_body);
+}
+
+static void *body_trickled_unread_body(void *arg)
+{
+	struct fixture f = { .opts.read_timeout_ns = MS(300) };
+	long ms;
+	int err;
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_hello), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	/* The handler ignores the body; the client sends it a byte every
+	 * 100 ms (each within the read timeout): dropping it after the
+	 * response must end within the read timeout, not 1,000 bytes on. */
+	err = put(&cl_a, "POST /drip HTTP/1.1\r\nHost: t\r\n"
+			 "Content-Length: 1000\r\n\r\n");
+	if (!err)
+		err = get_response(&cl_a, &rs, false);
+	ms = trickle_until_closed(&cl_a, 100, 3000);
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	CHECK_EQ(err, 0);
+	CHECK(body_is(&rs, "hello /drip"));
+	CHECK(ms >= 0 && ms < 1500);
+	return NULL;
+}
+
+static void test_http_server_trickled_unread_body_drain_is_bounded(void **st)
+{
+	(void)st;
+	run(body_trickled_unread_body);
+}
+
 static void *body_http10(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1191,6 +1255,8 @@ int main(void)
 		cmocka_unit_test(test_http_server_sendfile_response),
 		cmocka_unit_test(test_http_server_handler_error_gets_500),
 		cmocka_unit_test(test_http_server_linger_after_close_has_one_deadline),
+		cmocka_unit_test(test_http_server_large_unread_body_closes_not_drains),
+		cmocka_unit_test(test_http_server_trickled_unread_body_drain_is_bounded),
 		cmocka_unit_test(test_http_server_http10_closes_after_response),
 		cmocka_unit_test(test_http_server_max_requests_per_connection),
 		cmocka_unit_test(test_http_server_listener_close_ends_serve),

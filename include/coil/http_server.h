@@ -38,7 +38,10 @@
  * trickles a head byte by byte (slowloris) is dropped when the header
  * timeout passes, one that stops reading its response when the send
  * timeout passes, one that trickles a body when a body receive makes no
- * progress for the read timeout.
+ * progress for the read timeout. A body the handler left unread is read
+ * and dropped after it returns, to keep the connection, only if at most
+ * 256 KiB of it is left and it all comes within one read timeout; else
+ * the connection is closed (after the response).
  *
  * Handlers run on the connection's task and may call anything that
  * suspends. Every function below that sends or receives may suspend and

@@ -38,6 +38,9 @@
 #define BODY_SLACK (16u * 1024)
 /* A streamed body is read through at most this much buffer. */
 #define STREAM_WINDOW (64u * 1024)
+/* After the handler: at most this much unread body is dropped to keep the
+ * connection; with more left, it closes. */
+#define DRAIN_BYTES (256u * 1024)
 /* Before closing after a response: read and drop this much, for at most
  * this long in all. */
 #define LINGER_BYTES (256u * 1024)
@@ -261,9 +264,10 @@ static int send_continue(struct coil__http_conn *c)
 
 /*
  * Receive more body bytes, keeping rbuf[0..keep) and growing rbuf up to
- * @limit. Returns 0 or a negative errno / parse error.
+ * @limit, by @deadline. Returns 0 or a negative errno / parse error.
  */
-static int body_more(struct coil__http_conn *c, size_t keep, size_t limit)
+static int body_more(struct coil__http_conn *c, size_t keep, size_t limit,
+		     uint64_t deadline)
 {
 	ssize_t n;
 	int r = coil__http_flush(c);
@@ -273,7 +277,7 @@ static int body_more(struct coil__http_conn *c, size_t keep, size_t limit)
 	r = make_room(c, keep, limit);
 	if (r < 0)
 		return r;
-	n = receive(c, coil__http_deadline(c->srv, c->srv->o.read_timeout_ns));
+	n = receive(c, deadline);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
@@ -312,6 +316,13 @@ static int decode(struct coil__http_conn *c, size_t max,
 	return 0;
 }
 
+/* One read timeout from now: per receive for the handler's body reads,
+ * for the whole drain after it. */
+static uint64_t read_deadline(const struct coil__http_conn *c)
+{
+	return coil__http_deadline(c->srv, c->srv->o.read_timeout_ns);
+}
+
 ssize_t coil_http_req_read(struct coil_http_req *req, void *buf, size_t len)
 {
 	struct coil__http_conn *c = req->c;
@@ -331,7 +342,8 @@ ssize_t coil_http_req_read(struct coil_http_req *req, void *buf, size_t len)
 		}
 		if (!r && !coil__http_body_is_done(&c->p))
 			r = body_more(c, c->hend,
-				      c->hend + STREAM_WINDOW + c->srv->head_room);
+				      c->hend + STREAM_WINDOW + c->srv->head_room,
+				      read_deadline(c));
 		if (r < 0)
 			return body_error(c, r);
 	}
@@ -374,7 +386,8 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 		if (!r && !coil__http_body_is_done(&c->p))
 			r = body_more(c, end, sat_add(end + srv->head_room +
 						      BODY_SLACK,
-						      lim - (end - start)));
+						      lim - (end - start)),
+				      read_deadline(c));
 		if (r < 0)
 			return body_error(c, r);
 	}
@@ -385,10 +398,15 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 
 /*
  * After the handler: read and drop what is left of the body, so that the
- * next request can be read. Returns 0 or an error (then close).
+ * next request can be read. At most DRAIN_BYTES of it, all within one read
+ * timeout: a client that sends more, or sends it slowly, is closed on
+ * instead of holding the connection. Returns 0 or an error (then close;
+ * after a too long body, linger first: c->keep_alive is cleared).
  */
 static int drain_body(struct coil__http_conn *c)
 {
+	struct coil__http_server *srv = c->srv;
+	uint64_t deadline = read_deadline(c), start = c->p.total;
 	struct coil__http_slice d;
 	int r;
 
@@ -396,9 +414,19 @@ static int drain_body(struct coil__http_conn *c)
 		return c->body_err;
 	while (!coil__http_body_is_done(&c->p)) {
 		r = decode(c, SIZE_MAX, &d);
-		if (!r && !coil__http_body_is_done(&c->p))
-			r = body_more(c, c->hend,
-				      c->hend + STREAM_WINDOW + c->srv->head_room);
+		if (r < 0)
+			return r;
+		if (r > 0 || coil__http_body_is_done(&c->p))
+			continue;
+		/* The buffered input is used up. p.remaining: what is known
+		 * to be left of the body (or of its current chunk). */
+		if (c->p.total - start + c->p.remaining > DRAIN_BYTES) {
+			c->keep_alive = false;
+			return -EMSGSIZE;
+		}
+		r = body_more(c, c->hend,
+			      c->hend + STREAM_WINDOW + srv->head_room,
+			      deadline);
 		if (r < 0)
 			return r;
 	}
