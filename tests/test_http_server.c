@@ -941,6 +941,62 @@ static void test_http_server_sendfile_response(void **st)
 	run(body_sendfile);
 }
 
+/* What h_file_big's last call returned, and when it did. */
+static int big_ret;
+static bool big_done;
+
+/* Sends 256 MiB of the file: far more than loopback's socket buffers. */
+static int h_file_big(struct coil_http_req *req, struct coil_http_res *res,
+		      void *ud)
+{
+	struct fixture *f = ud;
+
+	(void)req;
+	big_ret = coil_http_res_sendfile(res, f->file_fd, 0, 256u << 20);
+	big_done = true;
+	return big_ret;
+}
+
+static void *body_sendfile_send_timeout(void *arg)
+{
+	struct fixture f = { .opts.send_timeout_ns = MS(300),
+			     .opts.shutdown_grace_ns = MS(200) };
+	char path[] = "/tmp/coil-http-XXXXXX";
+	uint64_t t0;
+	int err;
+
+	(void)arg;
+	big_ret = 0;
+	big_done = false;
+	f.file_fd = mkstemp(path);
+	CHECK(f.file_fd >= 0);
+	unlink(path);
+	CHECK_EQ(ftruncate(f.file_fd, 256 << 20), 0); /* sparse */
+	CHECK_EQ(start(&f, h_file_big), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	/* The client asks and never reads: the send timeout must end the
+	 * response, though the splice is blocked in the kernel. */
+	err = put(&cl_a, GET("/"));
+	t0 = coil_now();
+	while (!err && !big_done && test_elapsed_ns(t0) < MS(4000))
+		coil_sleep(MS(20));
+	t0 = test_elapsed_ns(t0);
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	close(f.file_fd);
+	CHECK_EQ(err, 0);
+	CHECK(big_done);
+	CHECK(big_ret < 0);
+	CHECK(t0 < MS(2500));
+	return NULL;
+}
+
+static void test_http_server_sendfile_to_a_non_reader_times_out(void **st)
+{
+	(void)st;
+	run(body_sendfile_send_timeout);
+}
+
 static void *body_500(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1253,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_head_response_has_no_body),
 		cmocka_unit_test(test_http_server_expect_continue),
 		cmocka_unit_test(test_http_server_sendfile_response),
+		cmocka_unit_test(test_http_server_sendfile_to_a_non_reader_times_out),
 		cmocka_unit_test(test_http_server_handler_error_gets_500),
 		cmocka_unit_test(test_http_server_linger_after_close_has_one_deadline),
 		cmocka_unit_test(test_http_server_large_unread_body_closes_not_drains),

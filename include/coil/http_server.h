@@ -264,8 +264,10 @@ int coil_http_res_send(struct coil_http_res *res, const void *body,
  * @fd from offset @off, with Content-Length: @len, spliced to the socket
  * without passing through user memory (coil_sendfile()). @fd stays the
  * caller's. A file that ends early leaves the client with a short body:
- * the connection is then closed (-ENODATA). Returns 0, -EALREADY, or a
- * send or read error as coil_sendfile() returns it. May suspend.
+ * the connection is then closed (-ENODATA). The file goes out 1 MiB at a
+ * time, each within the send timeout (-ECANCELED when one is not). Returns
+ * 0, -EALREADY, or a send or read error as coil_sendfile() returns it.
+ * May suspend.
  */
 int coil_http_res_sendfile(struct coil_http_res *res, int fd, int64_t off,
 			   size_t len);

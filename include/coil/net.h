@@ -200,7 +200,12 @@ ssize_t coil_send_all(int fd, const void *buf, size_t len, size_t *done,
  * socket @sock without passing them through user memory: IORING_OP_SPLICE
  * file -> pipe -> socket, through a pipe the call owns. Stops early at end
  * of file. Returns the bytes sent, or a negative errno with *@done (if not
- * NULL) the bytes sent before it.
+ * NULL) the bytes sent before it. @timeout_ns bounds each splice with a
+ * linked timeout, which can be late: it does not interrupt a pipe ->
+ * socket splice blocked in io-wq on a peer that does not read (seen on
+ * Linux 6.18), which then waits until the peer reads or goes; cancelling
+ * the task does interrupt it. Callers that must bound the time should
+ * cancel as well (coil_http_res_sendfile() does, per 1 MiB).
  */
 ssize_t coil_sendfile(int sock, int file_fd, int64_t off, size_t count,
 		      size_t *done, int64_t timeout_ns);

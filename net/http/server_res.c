@@ -18,6 +18,8 @@
 
 /* The handler's fields may take this much. */
 #define MAX_FIELDS_BYTES (8u * 1024)
+/* A file is sent in pieces of this much, each within the send timeout. */
+#define SENDFILE_CHUNK (1u << 20)
 
 /* ------------------------------------------------------------- sending */
 
@@ -357,11 +359,30 @@ int coil_http_res_send(struct coil_http_res *res, const void *body,
 	return coil__http_send2(c, body, len);
 }
 
+/*
+ * Splice @len bytes of @fd at @off to the client, within the send timeout.
+ * The connection's deadline is what enforces it: the sweeper cancels the
+ * task, which interrupts a splice blocked in io-wq on a socket the client
+ * does not read; coil_sendfile()'s own linked timeout does not (Linux
+ * 6.18). Returns what coil_sendfile() returns (short: end of file).
+ */
+static ssize_t sendfile_chunk(struct coil__http_conn *c, int fd, int64_t off,
+			      size_t len)
+{
+	ssize_t n;
+
+	c->deadline = coil__http_deadline(c->srv, c->srv->o.send_timeout_ns);
+	n = coil_sendfile(c->fd, fd, off, len, NULL, c->srv->o.send_timeout_ns);
+	c->deadline = COIL__HTTP_NEVER;
+	return n;
+}
+
 int coil_http_res_sendfile(struct coil_http_res *res, int fd, int64_t off,
 			   size_t len)
 {
 	struct coil__http_conn *c = res->c;
-	ssize_t n;
+	size_t sent = 0;
+	ssize_t n = 0;
 	int r;
 
 	if (c->res_state != COIL__HTTP_RES_NONE)
@@ -375,8 +396,15 @@ int coil_http_res_sendfile(struct coil_http_res *res, int fd, int64_t off,
 	r = flush_flags(c, MSG_MORE);
 	if (r < 0)
 		return r;
-	n = coil_sendfile(c->fd, fd, off, len, NULL, c->srv->o.send_timeout_ns);
-	if (n == (ssize_t)len)
+	while (sent < len) {
+		n = sendfile_chunk(c, fd, off + (int64_t)sent,
+				   len - sent < SENDFILE_CHUNK ? len - sent :
+								 SENDFILE_CHUNK);
+		if (n <= 0)
+			break;
+		sent += (size_t)n;
+	}
+	if (sent == len)
 		return 0;
 	c->broken = true;
 	return n < 0 ? (int)n : -ENODATA;
