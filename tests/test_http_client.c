@@ -98,6 +98,9 @@ static char *read_body(struct coil_stream *st, long cl, bool chunked,
 	return b ? b : calloc(1, 1);
 }
 
+/* A local file that a redirect must never lead to (file://). */
+static char secret_file[64];
+
 /* Answer one request for @path; false closes the connection. */
 static bool route(struct srv *s, int fd, const char *method,
 		  const char *path, const char *body, size_t blen,
@@ -120,6 +123,13 @@ static bool route(struct srv *s, int fd, const char *method,
 	if (!strcmp(path, "/redirect/0"))
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
 			     "done");
+	if (!strcmp(path, "/to-file"))
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: file://"
+			     "localhost%s\r\nContent-Length: 0\r\n\r\n",
+			     secret_file);
+	if (!strcmp(path, "/to-ftp"))
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: ftp://"
+			     "127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n");
 	if (!strcmp(path, "/see-other"))
 		return !putf(fd, "HTTP/1.1 303 See Other\r\nLocation: "
 			     "%s/echo\r\nContent-Length: 0\r\n\r\n", s->base);
@@ -459,6 +469,43 @@ static void test_http_client_see_other_turns_post_into_get(void **state)
 {
 	(void)state;
 	run_with(body_see_other, false, NULL);
+}
+
+/*
+ * An http:// server redirects to file://localhost/<a local file>, or to
+ * ftp:// (which libcurl would follow by default): the redirect is refused
+ * (only http and https are followed) before anything is fetched, and the
+ * file's bytes never come back as the body.
+ */
+static void body_redirect_to_file(struct ctx *c)
+{
+	struct coil_http_response *r = (void *)1;
+
+	assert_int_equal(coil_http_get(c->s, url_of(&c->srv, "/to-file"), &r),
+			 -EPROTONOSUPPORT);
+	assert_null(r);
+	assert_int_equal(coil_http_get(c->s, url_of(&c->srv, "/to-ftp"), &r),
+			 -EPROTONOSUPPORT);
+	assert_null(r);
+	/* The session still works afterwards. */
+	coil_http_response_free(get_ok(c, "/hello"));
+}
+
+static void test_http_client_redirect_to_file_scheme_is_refused(
+	void **state)
+{
+	int fd;
+
+	(void)state;
+	snprintf(secret_file, sizeof(secret_file), "/tmp/coil-secret-XXXXXX");
+	fd = mkstemp(secret_file);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "secret", 6), 6);
+	close(fd);
+	run_with(body_redirect_to_file, false, NULL);
+	if (coil_http_have_curl())
+		run_with(body_redirect_to_file, true, NULL);
+	unlink(secret_file);
 }
 
 static void body_close_mid(struct ctx *c)
@@ -1090,6 +1137,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_redirects_are_bounded),
 		cmocka_unit_test(test_http_client_redirects_opt_out),
 		cmocka_unit_test(test_http_client_see_other_turns_post_into_get),
+		cmocka_unit_test(
+			test_http_client_redirect_to_file_scheme_is_refused),
 		cmocka_unit_test(
 			test_http_client_server_closing_mid_body_is_econnreset),
 		cmocka_unit_test(test_http_client_deadline_on_silent_server),

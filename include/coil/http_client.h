@@ -19,7 +19,10 @@
  *  -COIL_ENONAME     the host name does not resolve (coil/net.h);
  *  -ECONNREFUSED, -ENETUNREACH, ...   connecting failed;
  *  -EPROTONOSUPPORT  the URL needs libcurl (https://, ...) and coil was
- *                    built without it;
+ *                    built without it, or libcurl does not speak its
+ *                    scheme, or a redirect leads to a scheme other than
+ *                    http or https (never followed: a server must not
+ *                    send the client to file:// and the like);
  *  -EPROTO           the server broke HTTP/1.1 (a malformed response);
  *  -ECONNRESET       the server closed or reset the connection before the
  *                    response was complete (a truncated body included);
@@ -134,7 +137,9 @@ int coil_http_session_destroy(struct coil_http_session *s);
 
 /*
  * coil_http_request - send @req and wait for its response. Redirects
- * (301, 302, 303, 307, 308) are followed unless @req->no_redirects: 303,
+ * (301, 302, 303, 307, 308) to http:// and https:// URLs are followed
+ * unless @req->no_redirects (one to any other scheme fails the request with
+ * -EPROTONOSUPPORT): 303,
  * and 301/302 after a POST, become a GET without a body; a streamed body
  * cannot be resent, so its 307/308 is returned as it is. Unless
  * @req->stream, the whole body is read (up to max_body). Suspends the

@@ -1136,27 +1136,52 @@ static int one_hop(struct coil_http_session *s,
 }
 
 /*
- * Where a redirect of @r leads: the new URL (malloc'ed) and @a updated,
- * or NULL when @r is the answer to hand back.
+ * Whether a redirect may lead to @url: http:// and https:// only. A server
+ * must not be able to send the client to file://, ftp:// or any other
+ * scheme libcurl speaks (file://localhost/etc/passwd would come back as a
+ * body).
  */
-static char *next_hop(const struct coil_http_request *req,
-		      struct coil_http_response *r, struct attempt *a)
+static bool redirect_allowed(const char *url)
+{
+	return !strncasecmp(url, "http://", 7) ||
+	       !strncasecmp(url, "https://", 8);
+}
+
+/*
+ * Where a redirect of @r leads: 0 with *@next the new URL (malloc'ed) and
+ * @a updated, or with *@next NULL when @r is the answer to hand back;
+ * -EPROTONOSUPPORT when it leads to a scheme other than http or https.
+ */
+static int next_hop(const struct coil_http_request *req,
+		    struct coil_http_response *r, struct attempt *a,
+		    char **next)
 {
 	const char *loc = coil_http_response_header(r, "Location");
+	bool to_get = r->status == 303 || ((r->status == 301 ||
+					    r->status == 302) &&
+					   !strcmp(a->method, "POST"));
 
+	*next = NULL;
 	if (req->no_redirects || r->xfer || !is_redirect(r->status) || !loc)
-		return NULL;
-	if (r->status == 303 || ((r->status == 301 || r->status == 302) &&
-				 !strcmp(a->method, "POST"))) {
+		return 0;
+	if (!to_get && a->has_body && !a->body)
+		return 0; /* a streamed body cannot be sent again */
+	*next = coil__url_resolve(r->url, loc, strlen(loc));
+	if (!*next)
+		return 0;
+	if (!redirect_allowed(*next)) {
+		free(*next);
+		*next = NULL;
+		return -EPROTONOSUPPORT;
+	}
+	if (to_get) {
 		if (strcmp(a->method, "HEAD"))
 			a->method = "GET";
 		a->has_body = false;
 		a->body = NULL;
 		a->body_len = 0;
-	} else if (a->has_body && !a->body) {
-		return NULL; /* a streamed body cannot be sent again */
 	}
-	return coil__url_resolve(r->url, loc, strlen(loc));
+	return 0;
 }
 
 static void response_reset(struct coil_http_response *r)
@@ -1196,8 +1221,8 @@ static int request_loop(struct coil_http_session *s,
 		err = one_hop(s, req, url, &a, r);
 		if (err)
 			break;
-		next = next_hop(req, r, &a);
-		if (!next)
+		err = next_hop(req, r, &a, &next);
+		if (err || !next)
 			break;
 		free(url);
 		url = next;

@@ -680,6 +680,31 @@ static void set_method(struct coil__xfer *x, const struct coil_http_request *req
 	}
 }
 
+/*
+ * The schemes a transfer may use: http and https, plus the scheme of the
+ * URL the caller asked for (coil_http_request() hands any scheme libcurl
+ * speaks to it). Redirects lead to http or https only, whatever the first
+ * URL was: a server must not be able to send the client to file:// or
+ * another scheme that reaches local resources. Returns 0, or
+ * -EPROTONOSUPPORT when libcurl does not speak @url's scheme.
+ */
+static int set_protocols(CURL *e, const char *url)
+{
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	char list[64];
+
+	if (n && n < 32 && url[n] == ':')
+		snprintf(list, sizeof(list), "http,https,%.*s", (int)n, url);
+	else
+		snprintf(list, sizeof(list), "http,https");
+	if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, list) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
+		    CURLE_OK)
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
 static int setup(struct coil_http_session *s, struct coil__xfer *x,
 		 const struct coil_http_request *req, const char *url,
 		 const char *method)
@@ -687,6 +712,8 @@ static int setup(struct coil_http_session *s, struct coil__xfer *x,
 	CURL *e = x->easy;
 	int err = set_headers(x, req);
 
+	if (!err)
+		err = set_protocols(e, url);
 	if (err)
 		return err;
 	curl_easy_setopt(e, CURLOPT_URL, url);
