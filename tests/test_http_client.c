@@ -104,7 +104,7 @@ static char secret_file[64];
 /* Answer one request for @path; false closes the connection. */
 static bool route(struct srv *s, int fd, const char *method,
 		  const char *path, const char *body, size_t blen,
-		  const char *xtest)
+		  const char *xtest, const char *head)
 {
 	static char big[1 << 20];
 	int n;
@@ -130,6 +130,20 @@ static bool route(struct srv *s, int fd, const char *method,
 	if (!strcmp(path, "/to-ftp"))
 		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: ftp://"
 			     "127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n");
+	if (sscanf(path, "/to-other/%d", &n) == 1)
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: http://"
+			     "127.0.0.1:%d/echo-head\r\nContent-Length: 0"
+			     "\r\n\r\n", n);
+	if (sscanf(path, "/to-other-userinfo/%d", &n) == 1)
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: http://u:p@"
+			     "127.0.0.1:%d/echo-head\r\nContent-Length: 0"
+			     "\r\n\r\n", n);
+	if (!strcmp(path, "/to-same"))
+		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: /echo-head"
+			     "\r\nContent-Length: 0\r\n\r\n");
+	if (!strcmp(path, "/echo-head")) /* the request's head as the body */
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+			     "\r\n%s", strlen(head), head);
 	if (!strcmp(path, "/see-other"))
 		return !putf(fd, "HTTP/1.1 303 See Other\r\nLocation: "
 			     "%s/echo\r\nContent-Length: 0\r\n\r\n", s->base);
@@ -180,6 +194,7 @@ static bool route(struct srv *s, int fd, const char *method,
 static bool serve_one(struct srv *s, struct coil_stream *st, int fd)
 {
 	char line[2048], method[16] = "", path[1024] = "", xtest[256] = "";
+	char head[900] = "";
 	long cl = 0;
 	bool chunked = false, ok;
 	size_t blen = 0;
@@ -199,6 +214,8 @@ static bool serve_one(struct srv *s, struct coil_stream *st, int fd)
 		line[n] = '\0';
 		if (!strcmp(line, "\r\n"))
 			break;
+		if (strlen(head) + (size_t)n < sizeof(head))
+			strcat(head, line);
 		if (!strncasecmp(line, "Content-Length:", 15))
 			cl = atol(line + 15);
 		if (!strncasecmp(line, "Transfer-Encoding: chunked", 26))
@@ -207,7 +224,7 @@ static bool serve_one(struct srv *s, struct coil_stream *st, int fd)
 			sscanf(line + 8, "%255[^\r]", xtest);
 	}
 	body = read_body(st, cl, chunked, &blen);
-	ok = route(s, fd, method, path, body, blen, xtest);
+	ok = route(s, fd, method, path, body, blen, xtest, head);
 	free(body);
 	return ok;
 }
@@ -506,6 +523,70 @@ static void test_http_client_redirect_to_file_scheme_is_refused(
 	if (coil_http_have_curl())
 		run_with(body_redirect_to_file, true, NULL);
 	unlink(secret_file);
+}
+
+/*
+ * Credentials and a user-set Host header go to the origin (scheme, host,
+ * port) they were meant for, not to another one a redirect leads to
+ * (through libcurl too: a URL with user:pass@ goes there), as curl and
+ * browsers do; a redirect within the origin keeps them.
+ */
+static struct coil_http_response *get_with_secrets(struct ctx *c,
+						   const char *path)
+{
+	static const struct coil_http_header h[] = {
+		{ "Authorization", "Bearer SECRET-A" },
+		{ "Cookie", "sid=SECRET-C" },
+		{ "Proxy-Authorization", "Basic SECRET-P" },
+		{ "X-Test", "kept" },
+		{ "Host", "SECRET-H" },
+	};
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, path), .headers = h, .nheaders = 5,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	return r;
+}
+
+static void body_redirect_drops_credentials(struct ctx *c)
+{
+	/* Static: its connection tasks outlive this function. */
+	static struct srv other;
+	struct coil_http_response *r;
+	char path[64], host[64];
+	const char *head;
+	int i;
+
+	srv_start(&other);
+	snprintf(host, sizeof(host), "Host: 127.0.0.1:%d\r\n", other.port);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), i ? "/to-other-userinfo/%d" :
+			 "/to-other/%d", other.port);
+		r = get_with_secrets(c, path);
+		head = coil_http_response_body(r, NULL);
+		assert_non_null(strstr(head, "X-Test: kept\r\n"));
+		assert_non_null(strstr(head, host));
+		assert_null(strstr(head, "SECRET"));
+		coil_http_response_free(r);
+	}
+	r = get_with_secrets(c, "/to-same");
+	head = coil_http_response_body(r, NULL);
+	assert_non_null(strstr(head, "Authorization: Bearer SECRET-A\r\n"));
+	assert_non_null(strstr(head, "Cookie: sid=SECRET-C\r\n"));
+	assert_non_null(strstr(head, "Host: SECRET-H\r\n"));
+	coil_http_response_free(r);
+	srv_stop(&other);
+}
+
+static void test_http_client_redirect_to_other_origin_drops_credentials(
+	void **state)
+{
+	(void)state;
+	run_with(body_redirect_drops_credentials, false, NULL);
+	run_with(body_redirect_drops_credentials, true, NULL);
 }
 
 static void body_close_mid(struct ctx *c)
@@ -1139,6 +1220,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_see_other_turns_post_into_get),
 		cmocka_unit_test(
 			test_http_client_redirect_to_file_scheme_is_refused),
+		cmocka_unit_test(
+			test_http_client_redirect_to_other_origin_drops_credentials),
 		cmocka_unit_test(
 			test_http_client_server_closing_mid_body_is_econnreset),
 		cmocka_unit_test(test_http_client_deadline_on_silent_server),

@@ -139,9 +139,11 @@ int coil_http_session_destroy(struct coil_http_session *s);
  * coil_http_request - send @req and wait for its response. Redirects
  * (301, 302, 303, 307, 308) to http:// and https:// URLs are followed
  * unless @req->no_redirects (one to any other scheme fails the request with
- * -EPROTONOSUPPORT): 303,
- * and 301/302 after a POST, become a GET without a body; a streamed body
- * cannot be resent, so its 307/308 is returned as it is. Unless
+ * -EPROTONOSUPPORT), on both paths alike: 303, and 301/302 after a POST,
+ * become a GET without a body; a streamed body cannot be resent, so its
+ * 307/308 is returned as it is. Once a redirect leaves the origin of
+ * @req->url (its scheme, host or port differ), @req's Authorization,
+ * Cookie, Proxy-Authorization and Host headers are no longer sent. Unless
  * @req->stream, the whole body is read (up to max_body). Suspends the
  * calling task. Returns 0 with *@out set (the caller frees it with
  * coil_http_response_free()), or a negative errno from the list at the

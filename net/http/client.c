@@ -685,22 +685,34 @@ static bool user_has(const struct coil_http_request *req, const char *name)
 	return false;
 }
 
-/* What one native attempt sends. */
-struct attempt {
-	const char *method;
-	const void *body;      /* NULL with body_fn: streamed */
-	size_t body_len;
-	bool has_body;
-	bool head;             /* HEAD: the response has no body */
-	bool whole;            /* read the body before returning */
-	bool follow;           /* redirects are followed */
-};
+/*
+ * Headers that carry credentials or name the origin: sent only to the
+ * origin the request was made for, never to another one a redirect leads
+ * to (curl and browsers do the same).
+ */
+static bool origin_bound(const char *name)
+{
+	return !strcasecmp(name, "Authorization") ||
+	       !strcasecmp(name, "Cookie") ||
+	       !strcasecmp(name, "Proxy-Authorization") ||
+	       !strcasecmp(name, "Host");
+}
 
-static bool is_redirect(int status);
+bool coil__httpc_header_sent(const struct coil__hop *a, const char *name)
+{
+	return !a->cross_origin || !origin_bound(name);
+}
+
+/* Whether @name is among the headers this hop sends of @req. */
+static bool user_sends(const struct coil_http_request *req,
+		       const struct coil__hop *a, const char *name)
+{
+	return user_has(req, name) && coil__httpc_header_sent(a, name);
+}
 
 static int build_head(struct coil_http_session *s,
 		      const struct coil_http_request *req,
-		      const struct coil__url *u, const struct attempt *a,
+		      const struct coil__url *u, const struct coil__hop *a,
 		      struct sbuf *b)
 {
 	char num[32];
@@ -712,7 +724,7 @@ static int build_head(struct coil_http_session *s,
 	sb_put(b, " ", 1);
 	sb_str(b, u->target);
 	sb_put(b, " HTTP/1.1\r\n", 11);
-	if (!user_has(req, "Host"))
+	if (!user_sends(req, a, "Host"))
 		sb_header(b, "Host", u->hostport);
 	if (!user_has(req, "User-Agent"))
 		sb_header(b, "User-Agent", s->user_agent);
@@ -724,7 +736,8 @@ static int build_head(struct coil_http_session *s,
 		if (!hd->name || !hd->value || !*hd->name ||
 		    !token_ok(hd->name, false) || !token_ok(hd->value, true))
 			return -EINVAL;
-		sb_header(b, hd->name, hd->value);
+		if (coil__httpc_header_sent(a, hd->name))
+			sb_header(b, hd->name, hd->value);
 	}
 	if (a->has_body && !a->body && req->body_size < 0) {
 		sb_header(b, "Transfer-Encoding", "chunked");
@@ -780,7 +793,7 @@ static int send_streamed(int fd, const struct coil_http_request *req)
 
 static int send_request(struct coil_http_session *s,
 			const struct coil_http_request *req,
-			const struct coil__url *u, const struct attempt *a,
+			const struct coil__url *u, const struct coil__hop *a,
 			int fd)
 {
 	struct sbuf b = { 0 };
@@ -836,7 +849,7 @@ static ssize_t conn_fill(struct coil__conn *c)
  * connection that yields none was stale).
  */
 static int read_head(struct coil__conn *c, struct coil_http_response *r,
-		     const struct attempt *a, struct coil__http_head *head,
+		     const struct coil__hop *a, struct coil__http_head *head,
 		     bool *got_bytes)
 {
 	struct coil__http_limits lim = { .max_body = r->max_body };
@@ -955,7 +968,7 @@ static bool reusable(const struct coil__http_head *head)
  */
 static int native_exchange(struct coil_http_session *s,
 			   const struct coil_http_request *req,
-			   const struct coil__url *u, const struct attempt *a,
+			   const struct coil__url *u, const struct coil__hop *a,
 			   struct coil_http_response *r, bool fresh,
 			   bool *stale)
 {
@@ -982,8 +995,7 @@ static int native_exchange(struct coil_http_session *s,
 		goto out_drop;
 	/* A redirect about to be followed is read whole: its connection
 	 * is then reused for the next hop. */
-	r->streaming = !a->whole && !(a->follow && is_redirect(r->status) &&
-				      coil_http_response_header(r, "Location"));
+	r->streaming = !a->whole && !coil__httpc_will_follow(r, a);
 	if (r->streaming) {
 		r->done = false;
 		r->err = 0;
@@ -1003,7 +1015,7 @@ out_drop:
 
 static int native_request(struct coil_http_session *s,
 			  const struct coil_http_request *req,
-			  const char *url, const struct attempt *a,
+			  const char *url, const struct coil__hop *a,
 			  struct coil_http_response *r)
 {
 	struct coil__url u;
@@ -1015,7 +1027,7 @@ static int native_request(struct coil_http_session *s,
 		return err;
 	if (strcmp(u.scheme, "http") || u.userinfo || !u.port) {
 		coil__url_fini(&u);
-		return coil__curl_request(s, req, url, a->method, r);
+		return coil__curl_request(s, req, url, a, r);
 	}
 	for (;;) {
 		stale = false;
@@ -1105,6 +1117,30 @@ static bool is_redirect(int status)
 	       status == 307 || status == 308;
 }
 
+bool coil__httpc_will_follow(const struct coil_http_response *r,
+			     const struct coil__hop *a)
+{
+	return a->follow && is_redirect(r->status) &&
+	       coil_http_response_header(r, "Location");
+}
+
+/* Whether absolute URLs @a and @b share an origin: scheme, host, port. */
+static bool same_origin(const char *a, const char *b)
+{
+	struct coil__url ua, ub;
+	bool same = false;
+
+	if (coil__url_parse(a, &ua))
+		return false;
+	if (!coil__url_parse(b, &ub)) {
+		same = !strcmp(ua.scheme, ub.scheme) &&
+		       !strcasecmp(ua.host, ub.host) && ua.port == ub.port;
+		coil__url_fini(&ub);
+	}
+	coil__url_fini(&ua);
+	return same;
+}
+
 static const char *default_method(const struct coil_http_request *req)
 {
 	if (req->method)
@@ -1119,19 +1155,20 @@ static bool via_curl(const struct coil_http_session *s,
 }
 
 /*
- * One hop: native for http://, else (or when asked) libcurl, which then
- * follows the rest of the redirects itself.
+ * One hop: native for http://, else (or when asked) libcurl. Either way
+ * the redirects are followed here, hop by hop (libcurl is told not to):
+ * the same schemes allowed, the same headers dropped, the same methods.
  */
 static int one_hop(struct coil_http_session *s,
 		   const struct coil_http_request *req, const char *url,
-		   struct attempt *a, struct coil_http_response *r)
+		   struct coil__hop *a, struct coil_http_response *r)
 {
 	free(r->url);
 	r->url = strdup(url);
 	if (!r->url)
 		return -ENOMEM;
 	if (via_curl(s, req))
-		return coil__curl_request(s, req, url, a->method, r);
+		return coil__curl_request(s, req, url, a, r);
 	return native_request(s, req, url, a, r);
 }
 
@@ -1153,7 +1190,7 @@ static bool redirect_allowed(const char *url)
  * -EPROTONOSUPPORT when it leads to a scheme other than http or https.
  */
 static int next_hop(const struct coil_http_request *req,
-		    struct coil_http_response *r, struct attempt *a,
+		    struct coil_http_response *r, struct coil__hop *a,
 		    char **next)
 {
 	const char *loc = coil_http_response_header(r, "Location");
@@ -1202,7 +1239,7 @@ static int request_loop(struct coil_http_session *s,
 {
 	unsigned max = req->max_redirects ? req->max_redirects :
 					    DEFAULT_MAX_REDIRECTS;
-	struct attempt a = {
+	struct coil__hop a = {
 		.method = default_method(req),
 		.body = req->body_fn ? NULL : req->body,
 		.body_len = req->body_fn ? 0 : req->body_len,
@@ -1226,6 +1263,9 @@ static int request_loop(struct coil_http_session *s,
 			break;
 		free(url);
 		url = next;
+		/* Once off the origin, even a way back goes without them. */
+		if (!same_origin(req->url, url))
+			a.cross_origin = true;
 		if (++hops > max) {
 			err = -ELOOP;
 			break;

@@ -114,14 +114,37 @@ int coil__httpc_header_add(struct coil_http_response *r, const char *name,
 void coil__httpc_headers_clear(struct coil_http_response *r);
 
 /*
- * The libcurl path. coil__curl_request() performs one request of @req at
- * @url with @method (redirects followed by libcurl as @req says) and fills
- * @r (allocated by the caller, s and deadline set). Returns 0 or a
- * negative errno; -EPROTONOSUPPORT when coil was built without libcurl.
+ * What one hop of a request sends: the request's method and body at
+ * first, a redirect may change them (303: a GET without a body).
+ */
+struct coil__hop {
+	const char *method;
+	const void *body;      /* NULL with body_fn: streamed */
+	size_t body_len;
+	bool has_body;
+	bool head;             /* HEAD: the response has no body */
+	bool whole;            /* read the body before returning */
+	bool follow;           /* redirects are followed */
+	bool cross_origin;     /* a redirect left the request's origin:
+				* its credentials and Host stay behind */
+};
+
+/* Whether @a sends the request header @name (cross-origin hops do not
+ * send credentials or a user-set Host). */
+bool coil__httpc_header_sent(const struct coil__hop *a, const char *name);
+/* Whether @r (status and headers in) is a redirect @a will follow. */
+bool coil__httpc_will_follow(const struct coil_http_response *r,
+			     const struct coil__hop *a);
+
+/*
+ * The libcurl path. coil__curl_request() performs one hop @a of @req at
+ * @url (libcurl follows no redirect: client.c does) and fills @r
+ * (allocated by the caller, s and deadline set). Returns 0 or a negative
+ * errno; -EPROTONOSUPPORT when coil was built without libcurl.
  */
 int coil__curl_request(struct coil_http_session *s,
 		       const struct coil_http_request *req, const char *url,
-		       const char *method, struct coil_http_response *r);
+		       const struct coil__hop *a, struct coil_http_response *r);
 /* Stream the body of a libcurl response. */
 ssize_t coil__curl_read(struct coil_http_response *r, void *buf, size_t len);
 /* Abort/free the transfer of @r (never suspends). */

@@ -43,9 +43,9 @@
 
 int coil__curl_request(struct coil_http_session *s,
 		       const struct coil_http_request *req, const char *url,
-		       const char *method, struct coil_http_response *r)
+		       const struct coil__hop *a, struct coil_http_response *r)
 {
-	(void)s, (void)req, (void)url, (void)method, (void)r;
+	(void)s, (void)req, (void)url, (void)a, (void)r;
 	return -EPROTONOSUPPORT;
 }
 
@@ -115,6 +115,7 @@ struct coil__xfer {
 	struct coil__curl *cu;
 	struct coil_http_response *r;
 	const struct coil_http_request *req; /* during coil_http_request */
+	struct coil__hop hop;    /* what this hop sends */
 	struct coil__wq wq;      /* the task waiting on it */
 	struct curl_slist *headers;
 	CURLcode result;
@@ -476,6 +477,21 @@ void coil__curl_session_fini(struct coil_http_session *s)
 
 /* ----------------------------------------------------- libcurl callbacks */
 
+/*
+ * A response head is complete. A redirect client.c will follow is read
+ * whole even when the request streams, as on the native path: its
+ * transfer is then over when coil__curl_request() returns.
+ */
+static void head_end(struct coil__xfer *x)
+{
+	long status = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	x->r->status = (int)status;
+	if (coil__httpc_will_follow(x->r, &x->hop))
+		x->stream = false;
+}
+
 static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
 	struct coil__xfer *x = ud;
@@ -484,6 +500,10 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		coil__httpc_headers_clear(x->r); /* a new response begins */
+		return len;
+	}
+	if (len <= 2 && (*p == '\r' || *p == '\n')) {
+		head_end(x);
 		return len;
 	}
 	colon = memchr(p, ':', len);
@@ -641,6 +661,8 @@ static int set_headers(struct coil__xfer *x,
 		if (!h->name || !h->value || strpbrk(h->name, "\r\n: ") ||
 		    strpbrk(h->value, "\r\n"))
 			return -EINVAL;
+		if (!coil__httpc_header_sent(&x->hop, h->name))
+			continue;
 		if (asprintf(&line, "%s: %s", h->name, h->value) < 0)
 			return -ENOMEM;
 		l = curl_slist_append(x->headers, line);
@@ -706,8 +728,7 @@ static int set_protocols(CURL *e, const char *url)
 }
 
 static int setup(struct coil_http_session *s, struct coil__xfer *x,
-		 const struct coil_http_request *req, const char *url,
-		 const char *method)
+		 const struct coil_http_request *req, const char *url)
 {
 	CURL *e = x->easy;
 	int err = set_headers(x, req);
@@ -726,10 +747,11 @@ static int setup(struct coil_http_session *s, struct coil__xfer *x,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
-			 req->no_redirects ? 0L : 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS,
-			 (long)(req->max_redirects ? req->max_redirects : 10));
+	/*
+	 * No CURLOPT_FOLLOWLOCATION: client.c follows redirects hop by hop
+	 * for both paths. libcurl's own following would send a user-set Host
+	 * and Proxy-Authorization to whatever origin a server names.
+	 */
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(s->opts.connect_timeout_ns / 1000000));
 	if (s->opts.idle_timeout_ns > 0)
@@ -747,7 +769,7 @@ static int setup(struct coil_http_session *s, struct coil__xfer *x,
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	set_method(x, req, method);
+	set_method(x, req, x->hop.method);
 	return 0;
 }
 
@@ -803,7 +825,7 @@ static void finish(struct coil__xfer *x)
 
 int coil__curl_request(struct coil_http_session *s,
 		       const struct coil_http_request *req, const char *url,
-		       const char *method, struct coil_http_response *r)
+		       const struct coil__hop *a, struct coil_http_response *r)
 {
 	struct coil__xfer *x;
 	struct coil__curl *cu;
@@ -818,12 +840,13 @@ int coil__curl_request(struct coil_http_session *s,
 	x->cu = cu;
 	x->r = r;
 	x->req = req;
+	x->hop = *a;
 	x->stream = req->stream;
 	r->xfer = x;
 	x->easy = easy_get(cu);
 	if (!x->easy)
 		return -ENOMEM;
-	err = setup(s, x, req, url, method);
+	err = setup(s, x, req, url);
 	if (err)
 		return err;
 	if (curl_multi_add_handle(cu->multi, x->easy) != CURLM_OK)
