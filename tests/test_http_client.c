@@ -147,6 +147,10 @@ static bool route(struct srv *s, int fd, const char *method,
 	if (!strcmp(path, "/see-other"))
 		return !putf(fd, "HTTP/1.1 303 See Other\r\nLocation: "
 			     "%s/echo\r\nContent-Length: 0\r\n\r\n", s->base);
+	if (!strcmp(path, "/see-other-userinfo")) /* on through libcurl */
+		return !putf(fd, "HTTP/1.1 303 See Other\r\nLocation: "
+			     "http://u:p@127.0.0.1:%d/echo\r\nContent-Length:"
+			     " 0\r\n\r\n", s->port);
 	if (!strcmp(path, "/close-mid")) {
 		putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
 		     "0123456789");
@@ -486,6 +490,36 @@ static void test_http_client_see_other_turns_post_into_get(void **state)
 {
 	(void)state;
 	run_with(body_see_other, false, NULL);
+}
+
+/*
+ * The GET a 303 turns a POST into carries no body when its hop goes
+ * through libcurl: from the native path (a Location with user:pass@), or
+ * with every request through libcurl.
+ */
+static void body_see_other_curl(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/see-other-userinfo"), .body = "data",
+		.body_len = 4,
+	};
+	struct coil_http_response *r;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_header(r, "X-Method"), "GET");
+	assert_string_equal(coil_http_response_body(r, NULL), "");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_see_other_through_curl_sends_no_body(
+	void **state)
+{
+	(void)state;
+	if (!coil_http_have_curl())
+		TEST_SKIP("coil was built without libcurl");
+	run_with(body_see_other_curl, false, NULL);
+	run_with(body_see_other, true, NULL);
 }
 
 /*
@@ -1218,6 +1252,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_redirects_are_bounded),
 		cmocka_unit_test(test_http_client_redirects_opt_out),
 		cmocka_unit_test(test_http_client_see_other_turns_post_into_get),
+		cmocka_unit_test(
+			test_http_client_see_other_through_curl_sends_no_body),
 		cmocka_unit_test(
 			test_http_client_redirect_to_file_scheme_is_refused),
 		cmocka_unit_test(

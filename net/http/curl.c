@@ -679,26 +679,31 @@ static int set_headers(struct coil__xfer *x,
 	return 0;
 }
 
-static void set_method(struct coil__xfer *x, const struct coil_http_request *req,
-		       const char *method)
+/*
+ * The method and body of this hop (x->hop), not of the request: a 303
+ * makes a POST's next hop a GET without a body.
+ */
+static void set_method(struct coil__xfer *x,
+		       const struct coil_http_request *req)
 {
+	const struct coil__hop *a = &x->hop;
 	CURL *e = x->easy;
 
-	if (!strcmp(method, "HEAD"))
+	if (!strcmp(a->method, "HEAD"))
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (strcmp(method, "GET") && strcmp(method, "POST"))
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	if (req->body_fn) {
+	else if (strcmp(a->method, "GET") && strcmp(a->method, "POST"))
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, a->method);
+	if (a->has_body && !a->body) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, x);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)req->body_size);
-	} else if (req->body || !strcmp(method, "POST")) {
+	} else if (a->has_body || !strcmp(a->method, "POST")) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)(req->body ? req->body_len : 0));
+				 (curl_off_t)(a->body ? a->body_len : 0));
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS,
-				 req->body ? req->body : "");
+				 a->body ? a->body : "");
 	}
 }
 
@@ -769,7 +774,7 @@ static int setup(struct coil_http_session *s, struct coil__xfer *x,
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	set_method(x, req, x->hop.method);
+	set_method(x, req);
 	return 0;
 }
 
