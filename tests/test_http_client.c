@@ -181,6 +181,13 @@ static bool route(struct srv *s, int fd, const char *method,
 		}
 		return !put(fd, "0\r\n\r\n", 5);
 	}
+	if (!strcmp(path, "/trailers")) {
+		/* The trailer comes after the client has the head. */
+		putf(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+		     "X-Before: v1\r\nTrailer: X-T\r\n\r\n5\r\nhello\r\n");
+		coil_sleep(50 * COIL_NSEC_PER_MSEC);
+		return !putf(fd, "0\r\nX-T: tv\r\n\r\n");
+	}
 	if (!strcmp(path, "/hold")) {
 		coil_sleep(20 * COIL_NSEC_PER_MSEC);
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
@@ -774,6 +781,43 @@ static void test_http_client_streamed_response_in_pieces(void **state)
 	run_with(body_stream, false, NULL);
 }
 
+/*
+ * Trailers are not headers: the header values a streamed response handed
+ * out stay where they are (same pointers, same count) while its body and
+ * then its trailers arrive.
+ */
+static void body_trailers(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/trailers"), .stream = true,
+	};
+	struct coil_http_response *r;
+	const char *v;
+	size_t count;
+	char buf[64];
+	ssize_t n;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	v = coil_http_response_header(r, "X-Before");
+	assert_string_equal(v, "v1");
+	count = coil_http_response_header_count(r);
+	while ((n = coil_http_response_read(r, buf, sizeof(buf))) > 0)
+		;
+	assert_int_equal(n, 0);
+	assert_int_equal(coil_http_response_header_count(r), count);
+	assert_null(coil_http_response_header(r, "X-T"));
+	assert_ptr_equal(coil_http_response_header(r, "X-Before"), v);
+	assert_string_equal(v, "v1");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_trailers_leave_headers_in_place(void **state)
+{
+	(void)state;
+	run_with(body_trailers, false, NULL);
+	run_with(body_trailers, true, NULL);
+}
+
 static void body_head(struct ctx *c)
 {
 	struct coil_http_request req = {
@@ -1265,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_http_client_post_streamed_body_chunked),
 		cmocka_unit_test(test_http_client_too_large_body_is_efbig),
 		cmocka_unit_test(test_http_client_streamed_response_in_pieces),
+		cmocka_unit_test(test_http_client_trailers_leave_headers_in_place),
 		cmocka_unit_test(test_http_client_head_has_no_body),
 		cmocka_unit_test(test_http_client_protocol_violation_is_eproto),
 		cmocka_unit_test(test_http_client_errors_are_negative_errno),

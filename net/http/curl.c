@@ -124,6 +124,8 @@ struct coil__xfer {
 	bool done;
 	bool stream;
 	bool got_body;           /* the final response's body has begun */
+	bool head_done;          /* the final head is in: later header
+				  * callbacks are trailers, ignored */
 	bool recv_paused;
 	/* streamed download: bytes libcurl delivered, not yet read */
 	char *sbuf;
@@ -488,6 +490,12 @@ static void head_end(struct coil__xfer *x)
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	x->r->status = (int)status;
+	/*
+	 * libcurl follows no redirect, and a proxy's CONNECT answer is kept
+	 * from us (CURLOPT_SUPPRESS_CONNECT_HEADERS): anything but a 1xx is
+	 * the final head.
+	 */
+	x->head_done = status >= 200;
 	if (coil__httpc_will_follow(x->r, &x->hop))
 		x->stream = false;
 }
@@ -498,6 +506,13 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 	size_t len = size * n, nl, vl;
 	const char *colon, *v;
 
+	/*
+	 * Trailers are not headers (coil_http_response_header_count()), and
+	 * they arrive while the caller of a streamed response may hold
+	 * pointers into the header block: adding them would rebuild it.
+	 */
+	if (x->head_done)
+		return len;
 	if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
 		coil__httpc_headers_clear(x->r); /* a new response begins */
 		return len;
@@ -745,6 +760,7 @@ static int setup(struct coil_http_session *s, struct coil__xfer *x,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
