@@ -9,7 +9,8 @@ outlive it, holding the test's output open).
 Usage: http_test_server.py [--tls CERT KEY]
 
 Routes: /hello (Content-Length "hello"), /chunked ("hello world" in
-three chunks), /redirect (302 to /hello), anything else 404.
+three chunks), /redirect (302 to /hello), /stall (5 of 10 body bytes, then
+nothing for a minute), anything else 404.
 """
 import http.server
 import os
@@ -44,6 +45,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for part in (b'hello', b' ', b'world'):
                 self.wfile.write(b'%x\r\n%s\r\n' % (len(part), part))
             self.wfile.write(b'0\r\n\r\n')
+        elif self.path == '/stall':
+            self.send_response(200)
+            self.send_header('Content-Length', '10')
+            self.end_headers()
+            self.wfile.write(b'hello')
+            self.wfile.flush()
+            time.sleep(60)
         elif self.path == '/redirect':
             self.send_body(302, b'', [('Location', '/hello')])
         else:

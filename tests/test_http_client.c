@@ -188,6 +188,12 @@ static bool route(struct srv *s, int fd, const char *method,
 		coil_sleep(50 * COIL_NSEC_PER_MSEC);
 		return !putf(fd, "0\r\nX-T: tv\r\n\r\n");
 	}
+	if (!strcmp(path, "/stall")) {
+		putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+		     "hello");
+		coil_sleep(3600ull * COIL_NSEC_PER_SEC);
+		return false;
+	}
 	if (!strcmp(path, "/hold")) {
 		coil_sleep(20 * COIL_NSEC_PER_MSEC);
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
@@ -1237,6 +1243,66 @@ static void test_http_client_idle_timer_does_not_hide_deadlock(void **state)
 	assert_true(test_elapsed_ns(t0) < MS(2000));
 }
 
+/*
+ * A libcurl response still streaming and its session outlive coil_run()
+ * (the server, in another process, stays silent): freeing them afterwards
+ * touches no part of the runtime that is gone (ASan sees any use of it)
+ * and closes libcurl's sockets.
+ */
+struct kept_curl {
+	int port;
+	struct coil_http_session *s;
+	struct coil_http_response *r;
+};
+
+static void *keep_curl_response(void *arg)
+{
+	struct kept_curl *k = arg;
+	struct coil_http_session_opts o = {
+		.force_curl = true,
+		/*
+		 * libcurl's timer is then due in 200 ms, not 30 s: the last
+		 * loop turn after main returns waits for a CQE while any op
+		 * is in flight.
+		 */
+		.connect_timeout_ns = MS(200),
+	};
+	struct coil_http_request req = { .stream = true };
+	struct coil_http_response *r;
+	char url[64], buf[8];
+
+	assert_int_equal(coil_http_session_create(&o, &k->s), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", k->port);
+	assert_int_equal(coil_http_get(k->s, url, &r), 0);
+	coil_http_response_free(r);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", k->port);
+	req.url = url;
+	assert_int_equal(coil_http_request(k->s, &req, &k->r), 0);
+	assert_int_equal(coil_http_response_read(k->r, buf, 5), 5);
+	return NULL;
+}
+
+static void test_http_client_curl_free_after_run_end(void **state)
+{
+	struct kept_curl k = { 0 };
+	struct pyserver ps;
+	int fds;
+
+	(void)state;
+	if (!coil_http_have_curl())
+		TEST_SKIP("coil was built without libcurl");
+	if (!have_program("python3") || !py_start(&ps, NULL, NULL))
+		TEST_SKIP("python3 is not available");
+	k.port = ps.port;
+	fds = test_count_fds();
+	assert_int_equal(coil_run(keep_curl_response, &k, NULL), 0);
+	assert_true(test_count_fds() > fds); /* libcurl's connections */
+	coil_http_response_free(k.r);
+	assert_int_equal(coil_http_session_destroy(k.s), 0);
+	assert_int_equal(test_count_fds(), fds);
+	py_stop(&ps);
+}
+
 static void test_http_client_python_http_server(void **state)
 {
 	struct pyserver ps;
@@ -1328,6 +1394,7 @@ int main(void)
 			test_http_client_curl_close_mid_body_and_deadline),
 		cmocka_unit_test(test_http_client_curl_bodies),
 		cmocka_unit_test(test_http_client_curl_thousand_concurrent_gets),
+		cmocka_unit_test(test_http_client_curl_free_after_run_end),
 		cmocka_unit_test(test_http_client_python_http_server),
 		cmocka_unit_test(test_http_client_https_through_curl),
 	};

@@ -207,7 +207,8 @@ ssize_t coil_http_response_read(struct coil_http_response *r, void *buf,
 /*
  * coil_http_response_free - free @r. A native connection whose response
  * was read to the end goes back to the pool (else it is closed); a libcurl
- * transfer still running is aborted. Never suspends. NULL is a no-op.
+ * transfer still running is aborted. Never suspends; may be called after
+ * coil_run() has returned. NULL is a no-op.
  */
 void coil_http_response_free(struct coil_http_response *r);
 

@@ -172,6 +172,26 @@ static void global_put(void)
 
 static void check_done(struct coil__curl *cu);
 
+/*
+ * Whether the ring our ops live on is still there. After coil_run() has
+ * returned (a response or the session freed from main(), as the API
+ * allows) the runtime, its ring and every op in it are gone: nothing may
+ * be queued on it, and no CQE will ever come for what was armed.
+ */
+static bool ring_alive(const struct coil__curl *cu)
+{
+	return coil__tls_rt == cu->rt;
+}
+
+/* @cu's ring is gone: an armed op of @cu will post no CQE; forget it. */
+static void op_lost(struct coil__curl *cu, bool *armed)
+{
+	if (*armed) {
+		*armed = false;
+		cu->live_ops--;
+	}
+}
+
 /* An op of ours left the kernel; the last one frees a dying session. */
 static void op_gone(struct coil__curl *cu)
 {
@@ -277,6 +297,16 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 	struct csock *cs = socketp;
 
 	(void)easy;
+	if (!ring_alive(cu)) {
+		/* Nothing to watch with: only bookkeeping and freeing. */
+		if (cs)
+			op_lost(cu, &cs->armed);
+		if (what == CURL_POLL_REMOVE && cs) {
+			curl_multi_assign(cu->multi, fd, NULL);
+			free(cs);
+		}
+		return 0;
+	}
 	if (what == CURL_POLL_REMOVE) {
 		if (!cs)
 			return 0;
@@ -346,6 +376,11 @@ static int timer_cb(CURLM *multi, long ms, void *userp)
 	struct coil__curl *cu = userp;
 
 	(void)multi;
+	if (!ring_alive(cu)) {
+		op_lost(cu, &cu->timer_armed);
+		cu->due = COIL__NEVER;
+		return 0;
+	}
 	if (ms < 0) {
 		cu->due = COIL__NEVER;
 		if (cu->timer_armed && !cu->timer_cancel_sent) {
@@ -460,11 +495,14 @@ void coil__curl_session_fini(struct coil_http_session *s)
 	/* Closing the cached connections REMOVEs their sockets. */
 	curl_multi_cleanup(cu->multi);
 	cu->multi = NULL;
+	if (!ring_alive(cu))
+		op_lost(cu, &cu->timer_armed);
 	if (cu->timer_armed && !cu->timer_cancel_sent)
 		cancel_op(cu->rt, &cu->timer, true);
 	cu->dying = true;
 	global_put();
-	if (!cu->live_ops) {
+	/* A dead ring posts no CQE: what is left is freed now. */
+	if (!cu->live_ops || !ring_alive(cu)) {
 		free(cu);
 		return;
 	}
