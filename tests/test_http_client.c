@@ -141,6 +141,9 @@ static bool route(struct srv *s, int fd, const char *method,
 	if (!strcmp(path, "/to-same"))
 		return !putf(fd, "HTTP/1.1 302 Found\r\nLocation: /echo-head"
 			     "\r\nContent-Length: 0\r\n\r\n");
+	if (!strncmp(path, "/echo-target", 12)) /* the target as the body */
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+			     "\r\n%s", strlen(path), path);
 	if (!strcmp(path, "/echo-head")) /* the request's head as the body */
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
 			     "\r\n%s", strlen(head), head);
@@ -634,6 +637,40 @@ static void test_http_client_redirect_to_other_origin_drops_credentials(
 	(void)state;
 	run_with(body_redirect_drops_credentials, false, NULL);
 	run_with(body_redirect_drops_credentials, true, NULL);
+}
+
+/*
+ * A ':' is fine in a path and a query (RFC 3986); a space or another
+ * control character is refused (-EINVAL) before any connection is made.
+ */
+static void body_target_chars(struct ctx *c)
+{
+	static const char *const bad[] = { "/a b", "/a\tb", "/a\x7f",
+					   "/a?q=\x01" };
+	struct coil_http_response *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = (void *)1;
+		assert_int_equal(coil_http_get(c->s, url_of(&c->srv, bad[i]),
+					       &r), -EINVAL);
+		assert_null(r);
+	}
+	coil_sleep(MS(20)); /* an accept would have been seen by now */
+	assert_int_equal(c->srv.accepted, 0);
+	r = get_ok(c, "/echo-target/a:b?t=12:30");
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_body(r, NULL),
+			    "/echo-target/a:b?t=12:30");
+	coil_http_response_free(r);
+}
+
+static void test_http_client_target_colon_ok_controls_refused(void **state)
+{
+	(void)state;
+	run_with(body_target_chars, false, NULL);
+	if (coil_http_have_curl())
+		run_with(body_target_chars, true, NULL);
 }
 
 static void body_close_mid(struct ctx *c)
@@ -1379,6 +1416,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_head_has_no_body),
 		cmocka_unit_test(test_http_client_protocol_violation_is_eproto),
 		cmocka_unit_test(test_http_client_errors_are_negative_errno),
+		cmocka_unit_test(
+			test_http_client_target_colon_ok_controls_refused),
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),

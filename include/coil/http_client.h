@@ -91,9 +91,12 @@ typedef ssize_t (*coil_http_body_fn)(void *arg, void *buf, size_t len);
  * caller's and need only live during coil_http_request().
  */
 struct coil_http_request {
-	const char *method;  /* "GET", "HEAD", "POST", "PUT", "DELETE", ...;
+	const char *method;  /* "GET", "HEAD", "POST", "PUT", "DELETE", ...
+			      * (a token, else -EINVAL);
 			      * NULL: GET, or POST when there is a body */
-	const char *url;     /* absolute: http://host[:port]/path?query */
+	const char *url;     /* absolute: http://host[:port]/path?query;
+			      * a space or a control character in it is
+			      * -EINVAL (percent-encode them) */
 	const struct coil_http_header *headers; /* extra headers */
 	size_t nheaders;
 	const void *body;    /* a body in one buffer, @body_len bytes */

@@ -675,6 +675,31 @@ static bool token_ok(const char *s, bool value)
 	return true;
 }
 
+/* Whether @s is an RFC 9110 token (a method, a field name): 1+ tchars. */
+static bool is_token(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/*
+ * Whether @t may go on the wire as a URL or a request target: no space and
+ * no control character (CR and LF would split the request line, or smuggle
+ * headers in). Everything else, ':' included, is the server's to judge.
+ */
+static bool target_ok(const char *t)
+{
+	for (; *t; t++)
+		if ((unsigned char)*t <= ' ' || *t == 0x7f)
+			return false;
+	return true;
+}
+
 static bool user_has(const struct coil_http_request *req, const char *name)
 {
 	size_t i;
@@ -718,8 +743,6 @@ static int build_head(struct coil_http_session *s,
 	char num[32];
 	size_t i;
 
-	if (!token_ok(a->method, false) || !token_ok(u->target, false))
-		return -EINVAL;
 	sb_str(b, a->method);
 	sb_put(b, " ", 1);
 	sb_str(b, u->target);
@@ -1025,6 +1048,11 @@ static int native_request(struct coil_http_session *s,
 	err = coil__url_parse(url, &u);
 	if (err)
 		return err;
+	/* A redirect's Location may hold what a request line cannot. */
+	if (!target_ok(u.target)) {
+		coil__url_fini(&u);
+		return -EINVAL;
+	}
 	if (strcmp(u.scheme, "http") || u.userinfo || !u.port) {
 		coil__url_fini(&u);
 		return coil__curl_request(s, req, url, a, r);
@@ -1288,7 +1316,8 @@ int coil_http_request(struct coil_http_session *s,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!s || !req || !req->url)
+	if (!s || !req || !req->url || !target_ok(req->url) ||
+	    (req->method && !is_token(req->method)))
 		return -EINVAL;
 	if (!coil__running() || s->rt != coil__tls_rt)
 		return -EPERM;
