@@ -39,6 +39,8 @@ struct srv {
 	int accepted;   /* connections accepted */
 	int live;       /* connections open now */
 	int max_live;   /* the most open at once */
+	bool drop_next; /* close on the next request, without an answer */
+	int dropped;    /* requests so dropped */
 	char base[64];  /* "http://127.0.0.1:PORT" */
 };
 
@@ -197,6 +199,11 @@ static bool route(struct srv *s, int fd, const char *method,
 		coil_sleep(3600ull * COIL_NSEC_PER_SEC);
 		return false;
 	}
+	if (!strcmp(path, "/arm-drop")) {
+		s->drop_next = true;
+		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+			     "\r\nok");
+	}
 	if (!strcmp(path, "/hold")) {
 		coil_sleep(20 * COIL_NSEC_PER_MSEC);
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
@@ -244,6 +251,13 @@ static bool serve_one(struct srv *s, struct coil_stream *st, int fd)
 			sscanf(line + 8, "%255[^\r]", xtest);
 	}
 	body = read_body(st, cl, chunked, &blen);
+	if (s->drop_next) {
+		/* As a server closing an idle connection just as it is used. */
+		s->drop_next = false;
+		s->dropped++;
+		free(body);
+		return false;
+	}
 	ok = route(s, fd, method, path, body, blen, xtest, head);
 	free(body);
 	return ok;
@@ -919,6 +933,36 @@ static void test_http_client_errors_are_negative_errno(void **state)
 	run_with(body_errors, false, NULL);
 }
 
+/*
+ * A reused connection that the server closes without answering: a GET is
+ * sent again on a new connection, a POST is not (it may have been acted
+ * on: RFC 9110 9.2.2) and fails with -ECONNRESET.
+ */
+static void body_stale_retry(struct ctx *c)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/echo"), .body = "pay", .body_len = 3,
+	};
+	struct coil_http_response *r = (void *)1;
+
+	coil_http_response_free(get_ok(c, "/arm-drop"));
+	coil_http_response_free(get_ok(c, "/hello"));
+	assert_int_equal(c->srv.dropped, 1);
+	assert_int_equal(c->srv.accepted, 2);
+	coil_http_response_free(get_ok(c, "/arm-drop"));
+	assert_int_equal(coil_http_request(c->s, &req, &r), -ECONNRESET);
+	assert_null(r);
+	assert_int_equal(c->srv.dropped, 2);
+	assert_int_equal(c->srv.accepted, 2); /* no second connection */
+}
+
+static void test_http_client_stale_retry_only_for_idempotent_methods(
+	void **state)
+{
+	(void)state;
+	run_with(body_stale_retry, false, NULL);
+}
+
 /* ------------------------------------------------ concurrency and limits */
 
 struct many {
@@ -1418,6 +1462,8 @@ int main(void)
 		cmocka_unit_test(test_http_client_errors_are_negative_errno),
 		cmocka_unit_test(
 			test_http_client_target_colon_ok_controls_refused),
+		cmocka_unit_test(
+			test_http_client_stale_retry_only_for_idempotent_methods),
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),

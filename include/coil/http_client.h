@@ -25,7 +25,14 @@
  *                    send the client to file:// and the like);
  *  -EPROTO           the server broke HTTP/1.1 (a malformed response);
  *  -ECONNRESET       the server closed or reset the connection before the
- *                    response was complete (a truncated body included);
+ *                    response was complete (a truncated body included).
+ *                    A pooled native connection the server closed
+ *                    without answering is retried on another one only for
+ *                    idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT,
+ *                    DELETE; RFC 9110 9.2.2): a POST, PATCH, ... may have
+ *                    been acted on, and fails instead (-ECONNRESET, or
+ *                    -EPIPE when its sending failed). libcurl has its own
+ *                    rule: it sends any request again;
  *  -EFBIG            the body is larger than the request's max_body;
  *  -EMSGSIZE         the response head is over the parser's limits
  *                    (64 KiB, 8 KiB a line, 100 fields);

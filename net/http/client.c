@@ -15,8 +15,10 @@
  * idle, for when the oldest expires) or, sooner, when the pool is touched.
  *
  * A reused connection may have been closed by the server while it sat idle;
- * a request that fails on one before any response byte arrives is sent
- * again on another connection (when its body can be sent again).
+ * an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) that fails
+ * on one before any response byte arrives is sent again on another
+ * connection (when its body can be sent again). Others fail: the server
+ * may have acted on them before it closed.
  *
  * The native request reads into the connection's own buffer and hands it
  * to the parser in place (net/http/parser.h): head slices are copied once
@@ -1036,6 +1038,23 @@ out_drop:
 	return err;
 }
 
+/*
+ * Whether a request may be sent again when a reused connection closed
+ * without answering: the server may have acted on it before closing, so
+ * only methods whose repetition does no more harm (RFC 9110 9.2.2).
+ */
+static bool idempotent(const char *method)
+{
+	static const char *const m[] = { "GET", "HEAD", "OPTIONS", "TRACE",
+					 "PUT", "DELETE" };
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcmp(method, m[i]))
+			return true;
+	return false;
+}
+
 static int native_request(struct coil_http_session *s,
 			  const struct coil_http_request *req,
 			  const char *url, const struct coil__hop *a,
@@ -1060,7 +1079,8 @@ static int native_request(struct coil_http_session *s,
 	for (;;) {
 		stale = false;
 		err = native_exchange(s, req, &u, a, r, fresh, &stale);
-		if (!err || !stale || (a->has_body && !a->body))
+		if (!err || !stale || (a->has_body && !a->body) ||
+		    !idempotent(a->method))
 			break;
 		if (++tries >= MAX_STALE_RETRIES)
 			fresh = true;
