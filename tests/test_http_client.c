@@ -934,6 +934,45 @@ static void test_http_client_errors_are_negative_errno(void **state)
 }
 
 /*
+ * Headers that cannot go on the wire (no name, a name that is not a token,
+ * CR or LF that would smuggle another header in, no value) are -EINVAL
+ * before any connection is made.
+ */
+static void body_bad_headers(struct ctx *c)
+{
+	static const struct coil_http_header bad[][1] = {
+		{ { NULL, "v" } }, { { "X-A", NULL } }, { { "", "v" } },
+		{ { "X A", "v" } }, { { "X-A:", "v" } },
+		{ { "X-A\r\nX-B", "v" } }, { { "X-A", "v\r\nX-B: w" } },
+		{ { "X-A", "v\nX-B: w" } }, { { "X-A", "v\x01" } },
+	};
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, "/hello"), .nheaders = 1,
+	};
+	struct coil_http_response *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = (void *)1;
+		req.headers = bad[i];
+		assert_int_equal(coil_http_request(c->s, &req, &r), -EINVAL);
+		assert_null(r);
+	}
+	req.headers = NULL; /* nheaders 1 without headers */
+	assert_int_equal(coil_http_request(c->s, &req, &r), -EINVAL);
+	coil_sleep(MS(20)); /* an accept would have been seen by now */
+	assert_int_equal(c->srv.accepted, 0);
+}
+
+static void test_http_client_bad_headers_are_einval(void **state)
+{
+	(void)state;
+	run_with(body_bad_headers, false, NULL);
+	if (coil_http_have_curl())
+		run_with(body_bad_headers, true, NULL);
+}
+
+/*
  * A reused connection that the server closes without answering: a GET is
  * sent again on a new connection, a POST is not (it may have been acted
  * on: RFC 9110 9.2.2) and fails with -ECONNRESET.
@@ -1464,6 +1503,7 @@ int main(void)
 			test_http_client_target_colon_ok_controls_refused),
 		cmocka_unit_test(
 			test_http_client_stale_retry_only_for_idempotent_methods),
+		cmocka_unit_test(test_http_client_bad_headers_are_einval),
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),

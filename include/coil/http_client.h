@@ -104,7 +104,9 @@ struct coil_http_request {
 	const char *url;     /* absolute: http://host[:port]/path?query;
 			      * a space or a control character in it is
 			      * -EINVAL (percent-encode them) */
-	const struct coil_http_header *headers; /* extra headers */
+	const struct coil_http_header *headers; /* extra headers: names
+			      * tokens, values without CR, LF or another
+			      * control but TAB (else -EINVAL, sent nowhere) */
 	size_t nheaders;
 	const void *body;    /* a body in one buffer, @body_len bytes */
 	size_t body_len;

@@ -668,15 +668,6 @@ static void sb_header(struct sbuf *b, const char *name, const char *value)
 	sb_put(b, "\r\n", 2);
 }
 
-static bool token_ok(const char *s, bool value)
-{
-	for (; *s; s++)
-		if (*s == '\r' || *s == '\n' || (!value && (*s == ':' ||
-							   *s == ' ')))
-			return false;
-	return true;
-}
-
 /* Whether @s is an RFC 9110 token (a method, a field name): 1+ tchars. */
 static bool is_token(const char *s)
 {
@@ -699,6 +690,30 @@ static bool target_ok(const char *t)
 	for (; *t; t++)
 		if ((unsigned char)*t <= ' ' || *t == 0x7f)
 			return false;
+	return true;
+}
+
+/*
+ * Whether @req's headers may go on the wire (RFC 9110 5.1, 5.5): each name
+ * a token, each value visible characters, spaces and tabs. CR and LF would
+ * end the field and start one the caller never meant.
+ */
+static bool headers_ok(const struct coil_http_request *req)
+{
+	const char *v;
+	size_t i;
+
+	if (req->nheaders && !req->headers)
+		return false;
+	for (i = 0; i < req->nheaders; i++) {
+		if (!is_token(req->headers[i].name) ||
+		    !(v = req->headers[i].value))
+			return false;
+		for (; *v; v++)
+			if (((unsigned char)*v < ' ' && *v != '\t') ||
+			    *v == 0x7f)
+				return false;
+	}
 	return true;
 }
 
@@ -758,9 +773,6 @@ static int build_head(struct coil_http_session *s,
 	for (i = 0; i < req->nheaders; i++) {
 		const struct coil_http_header *hd = &req->headers[i];
 
-		if (!hd->name || !hd->value || !*hd->name ||
-		    !token_ok(hd->name, false) || !token_ok(hd->value, true))
-			return -EINVAL;
 		if (coil__httpc_header_sent(a, hd->name))
 			sb_header(b, hd->name, hd->value);
 	}
@@ -1336,8 +1348,9 @@ int coil_http_request(struct coil_http_session *s,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
+	/* Refused here, before a connection is taken for them. */
 	if (!s || !req || !req->url || !target_ok(req->url) ||
-	    (req->method && !is_token(req->method)))
+	    (req->method && !is_token(req->method)) || !headers_ok(req))
 		return -EINVAL;
 	if (!coil__running() || s->rt != coil__tls_rt)
 		return -EPERM;
