@@ -687,6 +687,30 @@ static void test_http_client_target_colon_ok_controls_refused(void **state)
 		run_with(body_target_chars, true, NULL);
 }
 
+/* The URL a response reports keeps no user:pass@ (it ends up in logs). */
+static void body_url_without_userinfo(struct ctx *c)
+{
+	struct coil_http_response *r;
+	char url[128];
+
+	snprintf(url, sizeof(url), "http://u:secret@127.0.0.1:%d/hello",
+		 c->srv.port);
+	assert_int_equal(coil_http_get(c->s, url, &r), 0);
+	assert_int_equal(coil_http_response_status(r), 200);
+	assert_string_equal(coil_http_response_url(r),
+			    url_of(&c->srv, "/hello"));
+	coil_http_response_free(r);
+}
+
+static void test_http_client_response_url_has_no_userinfo(void **state)
+{
+	(void)state;
+	if (!coil_http_have_curl())
+		TEST_SKIP("coil was built without libcurl");
+	run_with(body_url_without_userinfo, false, NULL);
+	run_with(body_url_without_userinfo, true, NULL);
+}
+
 static void body_close_mid(struct ctx *c)
 {
 	struct coil_http_response *r = (void *)1;
@@ -1504,6 +1528,7 @@ int main(void)
 		cmocka_unit_test(
 			test_http_client_stale_retry_only_for_idempotent_methods),
 		cmocka_unit_test(test_http_client_bad_headers_are_einval),
+		cmocka_unit_test(test_http_client_response_url_has_no_userinfo),
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),

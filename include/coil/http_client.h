@@ -202,7 +202,10 @@ int coil_http_response_header_at(const struct coil_http_response *r,
 const char *coil_http_response_body(const struct coil_http_response *r,
 				    size_t *len);
 
-/* The URL this response came from: the last one after redirects. */
+/*
+ * The URL this response came from: the last one after redirects, without
+ * any user:pass@ (owned by @r).
+ */
 const char *coil_http_response_url(const struct coil_http_response *r);
 
 /*

@@ -1224,7 +1224,7 @@ static int one_hop(struct coil_http_session *s,
 		   struct coil__hop *a, struct coil_http_response *r)
 {
 	free(r->url);
-	r->url = strdup(url);
+	r->url = coil__url_without_userinfo(url);
 	if (!r->url)
 		return -ENOMEM;
 	if (via_curl(s, req))
@@ -1249,7 +1249,7 @@ static bool redirect_allowed(const char *url)
  * @a updated, or with *@next NULL when @r is the answer to hand back;
  * -EPROTONOSUPPORT when it leads to a scheme other than http or https.
  */
-static int next_hop(const struct coil_http_request *req,
+static int next_hop(const struct coil_http_request *req, const char *url,
 		    struct coil_http_response *r, struct coil__hop *a,
 		    char **next)
 {
@@ -1263,7 +1263,8 @@ static int next_hop(const struct coil_http_request *req,
 		return 0;
 	if (!to_get && a->has_body && !a->body)
 		return 0; /* a streamed body cannot be sent again */
-	*next = coil__url_resolve(r->url, loc, strlen(loc));
+	/* @url, not r->url: a relative Location keeps its user:pass@. */
+	*next = coil__url_resolve(url, loc, strlen(loc));
 	if (!*next)
 		return 0;
 	if (!redirect_allowed(*next)) {
@@ -1318,7 +1319,7 @@ static int request_loop(struct coil_http_session *s,
 		err = one_hop(s, req, url, &a, r);
 		if (err)
 			break;
-		err = next_hop(req, r, &a, &next);
+		err = next_hop(req, url, r, &a, &next);
 		if (err || !next)
 			break;
 		free(url);

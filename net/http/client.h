@@ -43,6 +43,13 @@ void coil__url_fini(struct coil__url *u);
  */
 char *coil__url_resolve(const char *base, const char *ref, size_t rlen);
 
+/*
+ * coil__url_without_userinfo - @url without the user:pass@ of its
+ * authority (the URL a response reports: credentials end up in logs).
+ * Returns a malloc'ed string or NULL.
+ */
+char *coil__url_without_userinfo(const char *url);
+
 /* One pooled native connection (client.c). */
 struct coil__conn;
 
@@ -80,7 +87,8 @@ struct coil_http_session {
 struct coil_http_response {
 	struct coil_http_session *s;
 	int status;
-	char *url;             /* the URL it answers (after redirects) */
+	char *url;             /* the URL it answers (after redirects),
+				* without user:pass@ */
 	char *hdr_block;       /* "name\0value\0" pairs */
 	const char **hdrs;     /* 2 * nhdrs pointers into hdr_block */
 	size_t nhdrs;

@@ -190,3 +190,21 @@ char *coil__url_resolve(const char *base, const char *ref, size_t rlen)
 		return NULL;
 	return out;
 }
+
+char *coil__url_without_userinfo(const char *url)
+{
+	size_t bs = scheme_len(url), alen;
+	const char *auth, *at;
+	char *out;
+
+	if (!bs)
+		return strdup(url);
+	auth = url + bs + 3;
+	alen = strcspn(auth, "/?#");
+	at = memrchr(auth, '@', alen);
+	if (!at)
+		return strdup(url);
+	if (asprintf(&out, "%.*s%s", (int)(auth - url), url, at + 1) < 0)
+		return NULL;
+	return out;
+}

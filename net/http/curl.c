@@ -868,15 +868,19 @@ static int xfer_wait(struct coil__xfer *x)
 static void finish(struct coil__xfer *x)
 {
 	struct coil_http_response *r = x->r;
-	char *url = NULL;
+	char *url = NULL, *u;
 	long status = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
 	r->status = (int)status;
-	if (url && (!r->url || strcmp(url, r->url))) {
+	/* libcurl's spelling of it, still without user:pass@. */
+	u = url ? coil__url_without_userinfo(url) : NULL;
+	if (u && (!r->url || strcmp(u, r->url))) {
 		free(r->url);
-		r->url = strdup(url);
+		r->url = u;
+	} else {
+		free(u);
 	}
 }
 
