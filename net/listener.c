@@ -517,6 +517,12 @@ static int reap_accept(struct coil_listener *l)
 
 	if (!l->armed && !l->users)
 		return 0;
+	/*
+	 * The runtime has ended (coil_run() returned on this thread): its
+	 * ring went with the accept, which has no buffer of ours to write.
+	 */
+	if (!self && !coil__tls_rt)
+		return 0;
 	if (!self || self->rt != l->rt)
 		return -EBUSY;
 	send_cancel(l);

@@ -271,6 +271,14 @@ static int loop_turn(struct coil_rt *rt)
 	run_ready(rt);
 	if (!rt->shutting_down && rt->main->state == COIL__TASK_DONE)
 		on_main_done(rt);
+	/*
+	 * Every task has ended: never block now. Ops still in flight belong
+	 * to objects that outlive the run (a listener's multishot accept, a
+	 * libcurl session's polls) and no task waits for them; run_loop()'s
+	 * last poll hands over what is queued.
+	 */
+	if (!rt->all)
+		return 0;
 	serve_dump_request(rt);
 	rt->stats.loop_turns++;
 	idle = rt->runq_len == 0;

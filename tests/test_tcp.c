@@ -657,6 +657,38 @@ static void test_addr_parse_and_format_round_trip(void **state)
 			 -ENOSPC);
 }
 
+/*
+ * Main returns with a listener still open and its accept armed in the
+ * kernel: no task is left to wait for it, so coil_run() returns at once
+ * (it used to block in io_uring_enter until a connection came), and the
+ * listener is closed afterwards from outside any task.
+ */
+static void *leave_listener_armed(void *arg)
+{
+	struct coil_listener **l = arg;
+
+	assert_int_equal(coil_tcp_listen("127.0.0.1", 0, NULL, l), 0);
+	/* Arms the accept; nobody connects. */
+	assert_int_equal(coil_listener_accept(*l, NULL, NULL, MS(5)),
+			 -ETIMEDOUT);
+	return NULL;
+}
+
+static void test_tcp_run_ends_with_a_listener_left_armed(void **state)
+{
+	struct coil_listener *l = NULL;
+	uint64_t start;
+	int fds;
+
+	(void)state;
+	fds = test_count_fds();
+	start = coil_now();
+	assert_int_equal(coil_run(leave_listener_armed, &l, NULL), 0);
+	assert_true(test_elapsed_ns(start) < MS(1000));
+	assert_int_equal(coil_listener_close(l), 0);
+	assert_int_equal(test_count_fds(), fds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_listener_close_reaches_acceptors_backing_off),
 		cmocka_unit_test(test_tcp_ten_thousand_concurrent_connections),
 		cmocka_unit_test(test_addr_parse_and_format_round_trip),
+		cmocka_unit_test(test_tcp_run_ends_with_a_listener_left_armed),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */

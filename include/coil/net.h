@@ -151,8 +151,10 @@ void coil_listener_stats(const struct coil_listener *l,
  * connections already queued are closed, tasks waiting in
  * coil_listener_accept() get -EBADF, the socket is closed (and a Unix path
  * unlinked), and @l is freed. May suspend (to reap the cancelled accept)
- * when called from a task; from outside a task only a listener with no
- * accept in flight may be closed (else -EBUSY and nothing is freed).
+ * when called from a task. After coil_run() has returned, a listener left
+ * open is closed from outside any task on the same thread (its accept
+ * ended with the ring). A task of another runtime gets -EBUSY and nothing
+ * is freed: a listener belongs to its runtime's thread.
  * Returns 0 or -EBUSY. NULL is a no-op.
  */
 int coil_listener_close(struct coil_listener *l);
