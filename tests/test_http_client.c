@@ -1402,15 +1402,11 @@ struct kept_curl {
 static void *keep_curl_response(void *arg)
 {
 	struct kept_curl *k = arg;
-	struct coil_http_session_opts o = {
-		.force_curl = true,
-		/*
-		 * libcurl's timer is then due in 200 ms, not 30 s: the last
-		 * loop turn after main returns waits for a CQE while any op
-		 * is in flight.
-		 */
-		.connect_timeout_ns = MS(200),
-	};
+	/*
+	 * libcurl's timer stays armed (30 s away) with the transfer: coil_run
+	 * must not wait for it once main has returned.
+	 */
+	struct coil_http_session_opts o = { .force_curl = true };
 	struct coil_http_request req = { .stream = true };
 	struct coil_http_response *r;
 	char url[64], buf[8];
@@ -1430,6 +1426,7 @@ static void test_http_client_curl_free_after_run_end(void **state)
 {
 	struct kept_curl k = { 0 };
 	struct pyserver ps;
+	uint64_t start;
 	int fds;
 
 	(void)state;
@@ -1439,7 +1436,9 @@ static void test_http_client_curl_free_after_run_end(void **state)
 		TEST_SKIP("python3 is not available");
 	k.port = ps.port;
 	fds = test_count_fds();
+	start = coil_now();
 	assert_int_equal(coil_run(keep_curl_response, &k, NULL), 0);
+	assert_true(test_elapsed_ns(start) < MS(5000));
 	assert_true(test_count_fds() > fds); /* libcurl's connections */
 	coil_http_response_free(k.r);
 	assert_int_equal(coil_http_session_destroy(k.s), 0);
