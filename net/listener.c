@@ -14,6 +14,7 @@
  * (after a back-off), so no waiter is stranded.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -34,6 +35,7 @@
 
 struct coil_listener {
 	struct coil_rt *rt;         /* the runtime whose ring arms accepts */
+	pthread_t owner;            /* the thread that runs it */
 	struct coil__op op;         /* the armed accept; cb = accept_cb */
 	struct coil__wq waiters;    /* tasks in coil_listener_accept() */
 	struct coil_task *closer;   /* coil_listener_close() waiting for op */
@@ -329,6 +331,7 @@ static int listener_new(int fd, const struct coil_listen_opts *opts,
 	if (!l)
 		return -ENOMEM;
 	l->rt = rt;
+	l->owner = pthread_self();
 	l->fd = fd;
 	l->op.cb = accept_cb;
 	l->op.what = "accept";
@@ -518,10 +521,11 @@ static int reap_accept(struct coil_listener *l)
 	if (!l->armed && !l->users)
 		return 0;
 	/*
-	 * The runtime has ended (coil_run() returned on this thread): its
-	 * ring went with the accept, which has no buffer of ours to write.
+	 * Outside any runtime on the thread that ran ours: coil_run() has
+	 * returned, and its ring went with the accept, which has no buffer of
+	 * ours to write. (Another thread cannot tell whether ours still runs.)
 	 */
-	if (!self && !coil__tls_rt)
+	if (!self && !coil__tls_rt && pthread_equal(l->owner, pthread_self()))
 		return 0;
 	if (!self || self->rt != l->rt)
 		return -EBUSY;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -674,6 +675,40 @@ static void *leave_listener_armed(void *arg)
 	return NULL;
 }
 
+/*
+ * A plain thread cannot tell whether the listener's runtime still runs:
+ * its close is refused (-EBUSY), nothing is freed, and the accept armed in
+ * the running ring stays valid (ASan would see a use after free).
+ */
+static void *close_from_thread(void *arg)
+{
+	return PTR(coil_listener_close(arg));
+}
+
+static void *body_close_from_other_thread(void *arg)
+{
+	struct coil_listener *l;
+	pthread_t tid;
+	void *ret;
+
+	(void)arg;
+	assert_int_equal(coil_tcp_listen("127.0.0.1", 0, NULL, &l), 0);
+	assert_int_equal(coil_listener_accept(l, NULL, NULL, MS(5)),
+			 -ETIMEDOUT);
+	assert_int_equal(pthread_create(&tid, NULL, close_from_thread, l), 0);
+	assert_int_equal(pthread_join(tid, &ret), 0);
+	assert_int_equal(INT(ret), -EBUSY);
+	assert_int_equal(coil_sleep(MS(5)), 0); /* the loop reaps as before */
+	assert_int_equal(coil_listener_close(l), 0);
+	return NULL;
+}
+
+static void test_tcp_listener_close_from_another_thread_is_ebusy(void **state)
+{
+	(void)state;
+	test_run(body_close_from_other_thread, NULL);
+}
+
 static void test_tcp_run_ends_with_a_listener_left_armed(void **state)
 {
 	struct coil_listener *l = NULL;
@@ -706,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_ten_thousand_concurrent_connections),
 		cmocka_unit_test(test_addr_parse_and_format_round_trip),
 		cmocka_unit_test(test_tcp_run_ends_with_a_listener_left_armed),
+		cmocka_unit_test(test_tcp_listener_close_from_another_thread_is_ebusy),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */
