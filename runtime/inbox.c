@@ -162,12 +162,8 @@ static void read_done(struct coil_rt *rt, struct coil__op *op, int res,
 	(void)flags;
 	(void)res;
 	rt->inbox->armed = false;
-	/*
-	 * Closing: every task has ended, and the objects late messages name
-	 * may be gone with them; coil__inbox_fini() drops the messages.
-	 */
 	if (rt->inbox->closing)
-		return;
+		return; /* nothing to drain (see coil__inbox_drain), no re-arm */
 	coil__inbox_drain(rt);
 	coil__inbox_arm(rt);
 }
@@ -219,6 +215,13 @@ void coil__inbox_drain(struct coil_rt *rt)
 	struct coil__inbox *ib = rt->inbox;
 	struct coil__msg *m, *next;
 
+	/*
+	 * Closing (a wake-up reaped while coil__inbox_fini() polls): every
+	 * task has ended and the objects late messages name may be gone with
+	 * them; fini drops the messages.
+	 */
+	if (ib->closing)
+		return;
 	/* Clear first: a send after this point wakes us again. */
 	atomic_store(&ib->wake_pending, false);
 	pthread_mutex_lock(&ib->lock);
