@@ -608,7 +608,7 @@ int coil_recvq_close(struct coil_recvq *q)
 		 * A closer cancelled (or past its deadline) before it got here
 		 * gets no cancel event during the wait: stop the send now.
 		 */
-		if (coil__check_cancel(self))
+		if (coil__interrupted(self))
 			cancel_send(q);
 		while (!recvq_idle(q))
 			coil__suspend_until(self, "recv close", close_unwait, q,

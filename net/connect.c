@@ -51,7 +51,7 @@ static bool try_next(const struct coil_task *self, int err)
 	if (err == -ECANCELED || err == -EPERM || err == -ENOMEM)
 		return false;
 	/* The enclosing deadline, not the per-attempt timeout, expired. */
-	if (err == -ETIMEDOUT && coil__check_cancel(self))
+	if (err == -ETIMEDOUT && coil__interrupted(self))
 		return false;
 	return true;
 }

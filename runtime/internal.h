@@ -379,6 +379,17 @@ static inline bool coil__backend_quiet(struct coil_rt *rt)
 		 (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
 }
 
+/*
+ * Whether @t is cancelled or past its deadline, counting nothing: for a
+ * caller that only decides what to do next (the timeout that brought it
+ * here has been counted already).
+ */
+static inline bool coil__interrupted(const struct coil_task *t)
+{
+	return t->cancelled || (t->deadline != COIL__NEVER &&
+				coil__now() >= t->deadline);
+}
+
 static inline int coil__check_cancel(const struct coil_task *t)
 {
 	if (COIL__UNLIKELY(t->cancelled))
