@@ -46,6 +46,7 @@
 
 struct site {
 	int dirfd;
+	bool openat2; /* the kernel has IORING_OP_OPENAT2 (probed at start) */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -208,28 +209,46 @@ static int simple(struct coil_http_res *res, int status, const char *body)
  * Open @path under @dfd and nowhere else: the kernel resolves it beneath
  * @dfd without following any symlink.
  */
-static int open_beneath(int dfd, const char *path)
+static int open_beneath(const struct site *s, int dfd, const char *path)
 {
-	static bool no_openat2;
+	struct open_how how;
+
+	if (!s->openat2)
+		return coil_openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+				   0);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	return coil_openat2(dfd, path, &how);
+}
+
+/*
+ * Once, before serving: does the kernel take IORING_OP_OPENAT2? Decided on
+ * the site directory itself, not on a client's path (a filesystem may
+ * answer -EINVAL for a name, and that must not turn the check off).
+ */
+static void probe_openat2(struct site *s)
+{
 	struct open_how how;
 	int fd;
 
-	if (!no_openat2) {
-		memset(&how, 0, sizeof(how));
-		how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
-		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-		fd = coil_openat2(dfd, path, &how);
-		if (fd != -EINVAL)
-			return fd;
-		no_openat2 = true; /* our flags are valid: the op is missing */
-	}
-	return coil_openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_DIRECTORY;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	fd = coil_openat2(s->dirfd, ".", &how);
+	s->openat2 = fd >= 0;
+	if (fd >= 0)
+		coil_close(fd);
+	else
+		fprintf(stderr, "static_server: no openat2 through io_uring "
+			"(%s): symlinks inside the directory are followed in "
+			"the middle of a path\n", coil_strerror(fd));
 }
 
 /* Open @path under the site; a directory gives its index.html. */
 static int open_file(struct site *s, char *path, struct statx *st)
 {
-	int fd = open_beneath(s->dirfd, path);
+	int fd = open_beneath(s, s->dirfd, path);
 	int r;
 
 	if (fd < 0)
@@ -239,7 +258,7 @@ static int open_file(struct site *s, char *path, struct statx *st)
 	if (r == 0 && S_ISDIR(st->stx_mode)) {
 		int dfd = fd;
 
-		fd = open_beneath(dfd, "index.html");
+		fd = open_beneath(s, dfd, "index.html");
 		coil_close(dfd);
 		if (fd < 0)
 			return fd == -ENOENT ? -EACCES : fd;
@@ -354,6 +373,7 @@ static void *amain(void *arg)
 	void *ret = NULL;
 	int err = coil_tcp_listen(a->host, a->port, NULL, &a->l);
 
+	probe_openat2(&a->site);
 	if (err) {
 		fprintf(stderr, "static_server: listen: %s\n",
 			coil_strerror(err));
