@@ -51,11 +51,45 @@ struct coil__inbox {
 	 * last reference closes efd and ring_fd and frees the inbox.
 	 */
 	atomic_uint refs;
-	/* Our own MSG_RING SQEs to other runtimes whose CQE is not reaped
-	 * yet (this runtime's thread only): fini waits for them, so that
-	 * every reference we took on another inbox is dropped. */
-	unsigned msg_sends;
+	/*
+	 * The inboxes of other runtimes we hold a reference on, one entry per
+	 * MSG_RING SQE of ours whose CQE is not reaped yet (this runtime's
+	 * thread only): fini waits for those CQEs, and after a fatal ring
+	 * error (no CQE will come) drops the references itself.
+	 */
+	struct coil__inbox **sends;
+	unsigned nsends, sends_cap;
 };
+
+/* Note a reference on @target for a MSG_RING of ours; false: no memory. */
+static bool sends_add(struct coil__inbox *me, struct coil__inbox *target)
+{
+	struct coil__inbox **v;
+	unsigned cap;
+
+	if (me->nsends == me->sends_cap) {
+		cap = me->sends_cap ? 2 * me->sends_cap : 8;
+		v = realloc(me->sends, cap * sizeof(*v));
+		if (!v)
+			return false;
+		me->sends = v;
+		me->sends_cap = cap;
+	}
+	me->sends[me->nsends++] = target;
+	return true;
+}
+
+static void sends_del(struct coil__inbox *me, struct coil__inbox *target)
+{
+	unsigned i;
+
+	for (i = me->nsends; i--;) {
+		if (me->sends[i] == target) {
+			me->sends[i] = me->sends[--me->nsends];
+			return;
+		}
+	}
+}
 
 static void inbox_unref(struct coil__inbox *ib)
 {
@@ -77,7 +111,7 @@ static void msg_ring_done(struct coil_rt *rt, struct coil__op *op, int res,
 
 	(void)flags;
 	/* @rt is the sender: the SQE was in its ring. */
-	rt->inbox->msg_sends--;
+	sends_del(rt->inbox, ib);
 	if (res < 0)
 		while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
@@ -189,7 +223,8 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 	ib->tail = m;
 	if (atomic_exchange(&ib->wake_pending, true))
 		goto out_unlock; /* the loop has yet to drain: it will see @m */
-	if (me && me != rt && ib->msg_ring && me->inbox->msg_ring) {
+	if (me && me != rt && ib->msg_ring && me->inbox->msg_ring &&
+	    sends_add(me->inbox, ib)) {
 		sqe = coil__get_sqe(me, 1);
 		if (sqe) {
 			io_uring_prep_msg_ring(sqe, ib->ring_fd, 0,
@@ -199,10 +234,10 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 			/* Dropped by msg_ring_done() in our loop. */
 			atomic_fetch_add_explicit(&ib->refs, 1,
 						  memory_order_relaxed);
-			me->inbox->msg_sends++;
 			me->be.inflight++;
 			goto out_unlock;
 		}
+		me->inbox->nsends--; /* no SQE: the eventfd wakes it */
 	}
 	while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
@@ -255,9 +290,14 @@ void coil__inbox_fini(struct coil_rt *rt)
 			;
 	}
 	/* Our wake-ups of other runtimes hold references to their inboxes. */
-	while (ib->msg_sends && !rt->be.fatal &&
+	while (ib->nsends && !rt->be.fatal &&
 	       rt->backend->poll(rt, true, COIL__NEVER) >= 0)
 		;
+	/* The ring failed: those CQEs will never come. */
+	while (ib->nsends)
+		inbox_unref(ib->sends[--ib->nsends]);
+	free(ib->sends);
+	ib->sends = NULL;
 	/* Wait out a sender still inside coil__inbox_send(). */
 	pthread_mutex_lock(&ib->lock);
 	pthread_mutex_unlock(&ib->lock);
