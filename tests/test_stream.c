@@ -516,10 +516,12 @@ static void *body_recvq_many(void *arg)
 	return NULL;
 }
 
+/* A reader's coil_recvq_next(): its result, first byte, and that it ended. */
 struct starved {
 	struct coil_recvq *q;
 	ssize_t n;
 	char c;
+	bool done;
 };
 
 static void *starved_reader(void *arg)
@@ -532,6 +534,7 @@ static void *starved_reader(void *arg)
 		r->c = b.data[0];
 		coil_buf_release(r->q, &b);
 	}
+	r->done = true;
 	return NULL;
 }
 
@@ -651,23 +654,6 @@ static void run_in_child(coil_fn fn)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* A reader's coil_recvq_next() result, and whether it returned at all. */
-struct next_result {
-	struct coil_recvq *q;
-	ssize_t n;
-	bool done;
-};
-
-static void *next_reader(void *arg)
-{
-	struct next_result *r = arg;
-	struct coil_buf b;
-
-	r->n = coil_recvq_next(r->q, &b, MS(5000));
-	r->done = true;
-	return NULL;
-}
-
 /*
  * The only buffer of the ring is held on another recvq, so a reader on @q
  * waits for a free one, with no receive armed. Closing @q used to free it
@@ -675,7 +661,7 @@ static void *next_reader(void *arg)
  */
 static void *body_recvq_close_starved(void *arg)
 {
-	struct next_result r = { 0 };
+	struct starved r = { 0 };
 	struct coil_recvq_stats st;
 	struct coil_bufring *br;
 	struct coil_recvq *hq;
@@ -694,7 +680,7 @@ static void *body_recvq_close_starved(void *arg)
 	put(hv[1], "h");
 	CHILD_CHECK(coil_recvq_next(hq, &held, MS(2000)) == 1);
 	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
-	CHILD_CHECK(coil_spawn(&t, next_reader, &r) == 0);
+	CHILD_CHECK(coil_spawn(&t, starved_reader, &r) == 0);
 	coil_sleep(MS(10));
 	coil_recvq_stats(r.q, &st);
 	CHILD_CHECK(!r.done && st.arms == 0); /* waiting for a buffer */
@@ -722,7 +708,7 @@ static void test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf(
  */
 static void *body_recvq_close_armed(void *arg)
 {
-	struct next_result r = { 0 };
+	struct starved r = { 0 };
 	struct coil_recvq_stats st;
 	struct coil_bufring *br;
 	struct coil_task *t;
@@ -735,7 +721,7 @@ static void *body_recvq_close_armed(void *arg)
 	CHILD_CHECK(err == 0);
 	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
-	CHILD_CHECK(coil_spawn(&t, next_reader, &r) == 0);
+	CHILD_CHECK(coil_spawn(&t, starved_reader, &r) == 0);
 	coil_sleep(MS(10));
 	coil_recvq_stats(r.q, &st);
 	CHILD_CHECK(!r.done && st.arms == 1); /* waiting on the receive */
