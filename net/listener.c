@@ -35,6 +35,7 @@
 
 struct coil_listener {
 	struct coil_rt *rt;         /* the runtime whose ring arms accepts */
+	uint64_t rt_serial;         /* @rt's serial (see internal.h) */
 	pthread_t owner;            /* the thread that runs it */
 	struct coil__op op;         /* the armed accept; cb = accept_cb */
 	struct coil__wq waiters;    /* tasks in coil_listener_accept() */
@@ -331,6 +332,7 @@ static int listener_new(int fd, const struct coil_listen_opts *opts,
 	if (!l)
 		return -ENOMEM;
 	l->rt = rt;
+	l->rt_serial = rt->serial;
 	l->owner = pthread_self();
 	l->fd = fd;
 	l->op.cb = accept_cb;
@@ -521,13 +523,15 @@ static int reap_accept(struct coil_listener *l)
 	if (!l->armed && !l->users)
 		return 0;
 	/*
-	 * Outside any runtime on the thread that ran ours: coil_run() has
-	 * returned, and its ring went with the accept, which has no buffer of
-	 * ours to write. (Another thread cannot tell whether ours still runs.)
+	 * On the thread that ran ours, outside it (no runtime, or a later
+	 * one): coil_run() has returned, and its ring went with the accept,
+	 * which has no buffer of ours to write. (Another thread cannot tell
+	 * whether ours still runs.)
 	 */
-	if (!self && !coil__tls_rt && pthread_equal(l->owner, pthread_self()))
+	if (pthread_equal(l->owner, pthread_self()) &&
+	    !coil__rt_is_current(l->rt, l->rt_serial))
 		return 0;
-	if (!self || self->rt != l->rt)
+	if (!self || !coil__rt_is_current(l->rt, l->rt_serial))
 		return -EBUSY;
 	send_cancel(l);
 	if (l->armed && !l->cancel_sent)

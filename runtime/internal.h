@@ -270,6 +270,12 @@ struct coil_rt {
 	struct coil__stack_pool *stacks;
 	struct coil_options opts;
 	uint64_t next_id;
+	/*
+	 * Unique per runtime in the process: objects that may outlive a run
+	 * (a listener, an HTTP session) keep it with their @rt pointer, since
+	 * a later runtime may be allocated at the same address.
+	 */
+	uint64_t serial;
 	uint64_t dump_gen;              /* last coil_dump_request() served */
 	uint64_t last_trim;             /* coil__now() of the last stack trim */
 	unsigned long fpstate;          /* FP control words new tasks start with */
@@ -406,6 +412,17 @@ static inline int coil__check_cancel(const struct coil_task *t)
 /* Log a formatted line through the runtime's sink. */
 void coil__log(const struct coil_rt *rt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Whether the runtime this thread runs now is the one (@rt, @serial) an
+ * object was made in. False after that runtime's coil_run() returned, even
+ * when a later runtime reuses its address.
+ */
+static inline bool coil__rt_is_current(const struct coil_rt *rt,
+				       uint64_t serial)
+{
+	return coil__tls_rt == rt && rt->serial == serial;
+}
 
 /* Running task of this thread or NULL (not in a task). */
 static inline struct coil_task *coil__running(void)

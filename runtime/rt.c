@@ -32,6 +32,9 @@ __thread struct coil_rt *coil__tls_rt __attribute__((tls_model("initial-exec")))
 /* Bumped by coil_dump_request(); each runtime remembers what it served. */
 atomic_uint_fast64_t coil__dump_requests;
 
+/* Runtimes created so far in this process: each one's serial. */
+static atomic_uint_fast64_t rt_serials;
+
 /* ------------------------------------------------------------- logging */
 
 void coil_log_quiet(void *userdata, const char *line)
@@ -391,6 +394,7 @@ static int create_rt(const struct coil_options *opts, struct coil_rt **out)
 		goto out_free;
 	rt->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	rt->next_id = 1;
+	rt->serial = atomic_fetch_add(&rt_serials, 1) + 1;
 	rt->dump_gen = atomic_load(&coil__dump_requests);
 	note_thread_stack(rt);
 	/* Tasks start with the FP environment of the thread running coil_run. */

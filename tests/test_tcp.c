@@ -724,6 +724,31 @@ static void test_tcp_run_ends_with_a_listener_left_armed(void **state)
 	assert_int_equal(test_count_fds(), fds);
 }
 
+/*
+ * A listener left open by one run is closed by a task of a later run on
+ * the same thread: its accept ended with the first ring, so the close frees
+ * it at once (even if the new runtime happens to sit at the old one's
+ * address: runtimes are told apart by serial, not pointer).
+ */
+static void *close_listener(void *arg)
+{
+	assert_int_equal(coil_listener_close(arg), 0);
+	return NULL;
+}
+
+static void test_tcp_listener_of_an_ended_run_closes_in_a_later_run(
+	void **state)
+{
+	struct coil_listener *l = NULL;
+	int fds;
+
+	(void)state;
+	fds = test_count_fds();
+	assert_int_equal(coil_run(leave_listener_armed, &l, NULL), 0);
+	assert_int_equal(coil_run(close_listener, l, NULL), 0);
+	assert_int_equal(test_count_fds(), fds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_addr_parse_and_format_round_trip),
 		cmocka_unit_test(test_tcp_run_ends_with_a_listener_left_armed),
 		cmocka_unit_test(test_tcp_listener_close_from_another_thread_is_ebusy),
+		cmocka_unit_test(test_tcp_listener_of_an_ended_run_closes_in_a_later_run),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */

@@ -88,6 +88,7 @@ int coil_http_session_create(const struct coil_http_session_opts *opts,
 	if (!s)
 		return -ENOMEM;
 	s->rt = coil__tls_rt;
+	s->rt_serial = coil__tls_rt->serial;
 	if (opts)
 		s->opts = *opts;
 	if (!s->opts.max_total)
@@ -129,7 +130,7 @@ int coil_http_session_destroy(struct coil_http_session *s)
 		return 0;
 	if (s->busy)
 		return -EBUSY;
-	if (s->idle_armed && coil__tls_rt == s->rt) {
+	if (s->idle_armed && coil__rt_is_current(s->rt, s->rt_serial)) {
 		/*
 		 * The timer's CQE points into @s: cancel it and wait for that
 		 * CQE (promptly: a cancel completes at once), whatever the
@@ -1353,7 +1354,7 @@ int coil_http_request(struct coil_http_session *s,
 	if (!s || !req || !req->url || !target_ok(req->url) ||
 	    (req->method && !is_token(req->method)) || !headers_ok(req))
 		return -EINVAL;
-	if (!coil__running() || s->rt != coil__tls_rt)
+	if (!coil__running() || !coil__rt_is_current(s->rt, s->rt_serial))
 		return -EPERM;
 	r = calloc(1, sizeof(*r));
 	if (!r)

@@ -63,6 +63,7 @@ struct coil__xfer;
 
 struct coil_http_session {
 	struct coil_rt *rt;                /* the owning runtime */
+	uint64_t rt_serial;                /* and its serial (see internal.h) */
 	struct coil_http_session_opts opts; /* with defaults filled in */
 	char *user_agent;                  /* owned copies of opts' strings */
 	char *ca_file;

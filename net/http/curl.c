@@ -96,6 +96,7 @@ struct csock {
 
 struct coil__curl {
 	struct coil_rt *rt;
+	uint64_t rt_serial;
 	CURLM *multi;
 	struct coil__op timer;   /* the armed IORING_OP_TIMEOUT */
 	struct __kernel_timespec ts, uts; /* its expiry, an update's */
@@ -180,7 +181,7 @@ static void check_done(struct coil__curl *cu);
  */
 static bool ring_alive(const struct coil__curl *cu)
 {
-	return coil__tls_rt == cu->rt;
+	return coil__rt_is_current(cu->rt, cu->rt_serial);
 }
 
 /* @cu's ring is gone: an armed op of @cu will post no CQE; forget it. */
@@ -465,6 +466,7 @@ static struct coil__curl *curl_get(struct coil_http_session *s, int *err)
 		return NULL;
 	}
 	cu->rt = s->rt;
+	cu->rt_serial = s->rt_serial;
 	cu->due = COIL__NEVER;
 	cu->timer.cb = timer_done;
 	cu->timer.what = "curl timer";
