@@ -152,9 +152,10 @@ void coil_listener_stats(const struct coil_listener *l,
  * coil_listener_accept() get -EBADF, the socket is closed (and a Unix path
  * unlinked), and @l is freed. May suspend (to reap the cancelled accept)
  * when called from a task. After coil_run() has returned, a listener left
- * open is closed from outside any task on the same thread (its accept
- * ended with the ring). Another thread, or a task of another runtime, gets
- * -EBUSY and nothing is freed: a listener belongs to its runtime's thread.
+ * open is closed on the same thread, outside any task or from a task of a
+ * later run (its accept ended with the ring). Another thread, or a task of
+ * a runtime running elsewhere, gets -EBUSY and nothing is freed: a
+ * listener belongs to its runtime's thread.
  * Returns 0 or -EBUSY. NULL is a no-op.
  */
 int coil_listener_close(struct coil_listener *l);
