@@ -440,8 +440,10 @@ def scenario_record(sc, done):
                         'instructions': c.get('instructions'),
                         'wall_s': c['wall_s'], 'log': c['log'],
                         'command': ' '.join(c['argv'])}
-    rec['figures'] = results.figures([r['results'] for r in runs],
-                                      count_results)
+    # Figures from the runs that succeeded only: a failed run's RESULT
+    # lines may be zeros or partial, and would pollute medians and verdicts.
+    rec['figures'] = results.figures(
+        [r['results'] for r in runs if r['exit'] == 0], count_results)
     rec['load_generator'] = load_generator_report(sc, runs, rec['figures'])
     return rec
 
