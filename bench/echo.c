@@ -1505,7 +1505,7 @@ int main(int argc, char **argv)
 {
 	static struct config cfg;
 	uint64_t t0 = bench_now();
-	int rep, pi, si;
+	int rep, pi, si, k;
 
 	parse_args(&cfg, argc, argv);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -1527,13 +1527,20 @@ int main(int argc, char **argv)
 	if (cfg.sc_why)
 		printf("server syscalls: n/a (%s)\n", cfg.sc_why);
 	check_servers(&cfg);
+	/*
+	 * The servers' order turns by one each rep, so that going first or
+	 * last (sockets in TIME_WAIT, caches, the CPU's clock) falls on every
+	 * server in turn, not always on the same one.
+	 */
 	for (rep = 0; rep < cfg.reps; rep++)
 		for (pi = 0; pi < cfg.npoints; pi++)
-			for (si = 0; si < cfg.nservers; si++)
+			for (k = 0; k < cfg.nservers; k++) {
+				si = (k + rep) % cfg.nservers;
 				if (cfg.present[si])
 					run_one(&cfg, cfg.servers[si],
 						&cfg.points[pi], rep,
 						&samples[si][pi][rep]);
+			}
 	for (pi = 0; pi < cfg.npoints; pi++)
 		print_table(&cfg, pi);
 	print_results(&cfg);

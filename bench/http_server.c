@@ -625,9 +625,10 @@ static int run(struct config *cfg, struct server *sv)
 			"(%.0f vs %.0f bytes)\n", sv[0].bytes, sv[1].bytes);
 		return -1;
 	}
+	/* Alternate which server goes first, rep by rep. */
 	for (i = 0; i < cfg->reps; i++)
 		for (k = 0; k < 2; k++)
-			if (rep(cfg, &sv[k], i) < 0)
+			if (rep(cfg, &sv[(k + i) % 2], i) < 0)
 				return -1;
 	for (k = 0; k < 2; k++) {
 		sv[k].syscalls = cfg->syscalls && have("perf") ?
