@@ -9,7 +9,10 @@
  * buffered stream and writing them back. Without -s, CLIENTS tasks
  * (default 3) each send a few lines, print the echoes and disconnect; then
  * the listener is closed (removing a filesystem PATH) and the program
- * exits. With -s the server runs until killed.
+ * exits. With -s the server runs until SIGINT or SIGTERM (read from a
+ * signalfd through the ring), then closes the listener - removing a
+ * filesystem PATH - and exits 0. A line longer than 1023 bytes is echoed
+ * in pieces, not dropped.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -20,6 +23,8 @@
 
 #include <coil.h>
 
+#include "shutdown_signal.h"
+
 static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -28,11 +33,16 @@ static void *serve(void *arg)
 	ssize_t n;
 
 	if (coil_stream_create(fd, 0, &s) == 0) {
-		while ((n = coil_stream_read_line(s, line, sizeof(line),
-						  -1)) > 0)
-			if (coil_stream_write(s, line, (size_t)n, -1) < 0 ||
+		for (;;) {
+			n = coil_stream_read_line(s, line, sizeof(line), -1);
+			/* No newline within the buffer: echo what there is. */
+			if (n == -EMSGSIZE)
+				n = coil_stream_read(s, line, sizeof(line), -1);
+			if (n <= 0 ||
+			    coil_stream_write(s, line, (size_t)n, -1) < 0 ||
 			    coil_stream_flush(s, -1) < 0)
 				break;
+		}
 		coil_stream_destroy(s);
 	}
 	coil_close(fd);
@@ -85,6 +95,7 @@ struct args {
 	char path[108];
 	int clients;
 	bool serve_only;
+	int sfd; /* signalfd for SIGINT/SIGTERM (-s) */
 };
 
 static void *amain(void *arg)
@@ -105,8 +116,13 @@ static void *amain(void *arg)
 	fflush(stdout);
 	if (coil_spawn(&acc, accept_loop, l) < 0)
 		return (void *)1;
-	if (a->serve_only)
+	if (a->serve_only) {
+		struct signalfd_siginfo si;
+
+		coil_read(a->sfd, &si, sizeof(si), -1);
+		coil_listener_close(l); /* the accept loop ends with -EBADF */
 		return coil_join(acc, NULL) ? (void *)1 : NULL;
+	}
 	for (i = 0; i < a->clients; i++) {
 		ca[i] = (struct client_arg){ a->path, i };
 		if (coil_spawn(&t[i], client, &ca[i]) < 0)
@@ -129,7 +145,14 @@ int main(int argc, char **argv)
 	snprintf(a.path, sizeof(a.path), "@coil-echo-%d", (int)getpid());
 	while ((c = getopt(argc, argv, "P:c:s")) != -1) {
 		switch (c) {
-		case 'P': snprintf(a.path, sizeof(a.path), "%s", optarg); break;
+		case 'P':
+			if (strlen(optarg) >= sizeof(a.path)) {
+				fprintf(stderr, "unix_echo: -P: at most %zu "
+					"bytes\n", sizeof(a.path) - 1);
+				return 2;
+			}
+			snprintf(a.path, sizeof(a.path), "%s", optarg);
+			break;
 		case 'c': a.clients = atoi(optarg); break;
 		case 's': a.serve_only = true; break;
 		default:
@@ -142,6 +165,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "unix_echo: -c takes 1..64\n");
 		return 2;
 	}
+	if (a.serve_only && (a.sfd = shutdown_signalfd("unix_echo")) < 0)
+		return 1;
 	err = coil_run(amain, &a, &failed);
 	if (err) {
 		fprintf(stderr, "unix_echo: %s\n", coil_strerror(err));
