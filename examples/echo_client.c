@@ -18,6 +18,8 @@
 
 #include <coil.h>
 
+#define MAX_SIZE (1 << 20) /* bytes per message */
+
 struct opts {
 	const char *host;
 	uint16_t port;
@@ -165,9 +167,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (o.conns < 1 || o.msgs < 1 || o.size < sizeof(long)) {
-		fprintf(stderr, "echo_client: need -c >= 1, -n >= 1, -s >= %zu\n",
-			sizeof(long));
+	/*
+	 * A round trip sends the whole message before reading its echo: one
+	 * larger than what the two sockets' buffers hold would leave client
+	 * and server both blocked in send. 1 MiB fits loopback's defaults.
+	 */
+	if (o.conns < 1 || o.msgs < 1 || o.size < sizeof(long) ||
+	    o.size > MAX_SIZE) {
+		fprintf(stderr, "echo_client: need -c >= 1, -n >= 1, "
+			"%zu <= -s <= %d\n", sizeof(long), MAX_SIZE);
 		return 2;
 	}
 	err = coil_run(amain, &o, &failed);
