@@ -1177,6 +1177,46 @@ static void test_http_server_max_requests_per_connection(void **st)
 	run(body_max_requests);
 }
 
+/*
+ * A handler that names "Connection: keep-alive" (as nginx does) gets it
+ * while the connection stays open; when the server closes (here at
+ * max_requests) the response carries "Connection: close" only - never
+ * both fields.
+ */
+static int h_named_keep_alive(struct coil_http_req *req,
+			      struct coil_http_res *res, void *ud)
+{
+	coil_http_res_header(res, "Connection", "keep-alive");
+	return h_hello(req, res, ud);
+}
+
+static void *body_named_keep_alive(void *arg)
+{
+	struct fixture f = { .opts.max_requests = 2 };
+	char v[64];
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_named_keep_alive), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	CHECK_EQ(put(&cl_a, GET("/1") GET("/2")), 0);
+	CHECK_EQ(get_response(&cl_a, &rs, false), 0);
+	CHECK(field(&rs, "Connection", v, sizeof(v)) && !strcmp(v, "keep-alive"));
+	CHECK(!strstr(rs.head, "Connection: close"));
+	CHECK_EQ(get_response(&cl_a, &rs, false), 0);
+	CHECK(strstr(rs.head, "Connection: close"));
+	CHECK(!strstr(rs.head, "keep-alive"));
+	CHECK(closed_by_server(&cl_a));
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	return NULL;
+}
+
+static void test_http_server_connection_field_is_named_once(void **st)
+{
+	(void)st;
+	run(body_named_keep_alive);
+}
+
 static void *body_shutdown(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1316,6 +1356,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_trickled_unread_body_drain_is_bounded),
 		cmocka_unit_test(test_http_server_http10_closes_after_response),
 		cmocka_unit_test(test_http_server_max_requests_per_connection),
+		cmocka_unit_test(test_http_server_connection_field_is_named_once),
 		cmocka_unit_test(test_http_server_listener_close_ends_serve),
 		cmocka_unit_test(test_http_server_cancel_stops_every_connection),
 		cmocka_unit_test(test_http_server_1000_concurrent_gets),

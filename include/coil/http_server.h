@@ -227,9 +227,12 @@ int coil_http_res_status(struct coil_http_res *res, int status);
 /*
  * coil_http_res_header - add a header field, copied. Do not add the fields
  * the server writes itself (Content-Length, Transfer-Encoding, Date, and
- * Server when opts->server_name is set); a Connection field added here is
- * sent as given, next to the server's own "Connection: close" when it
- * closes. Returns 0, or -EINVAL (@name empty or not a token, CR, LF or NUL
+ * Server when opts->server_name is set). "Connection: close" asks for a
+ * close (as coil_http_res_close()); "Connection: keep-alive" asks the
+ * server to name keep-alive when it keeps the connection open (it writes
+ * "Connection: close" alone when it closes: shutdown, max_requests, an
+ * unanswered 100-continue); other Connection values are sent as given.
+ * Returns 0, or -EINVAL (@name empty or not a token, CR, LF or NUL
  * in @value), -ENOSPC (the fields would pass 8 KiB), -EALREADY (head
  * sent), -ENOMEM. Never suspends.
  */

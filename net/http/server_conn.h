@@ -97,6 +97,7 @@ struct coil__http_conn {
 	enum coil__http_res_state res_state;
 	bool keep_alive;	  /* decided when the head is built */
 	bool close_asked;	  /* coil_http_res_close() */
+	bool name_keep_alive;	  /* the handler set "Connection: keep-alive" */
 	bool raw_stream;	  /* streaming to HTTP/1.0: no chunk framing */
 	bool broken;		  /* a send failed: close after the handler */
 	unsigned requests;	  /* requests served on this connection */

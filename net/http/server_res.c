@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -248,7 +249,7 @@ static int build_head(struct coil__http_conn *c, enum framing f,
 	}
 	if (!c->keep_alive)
 		p = PUT_LIT(p, "Connection: close\r\n");
-	else if (c->head.minor == 0)
+	else if (c->head.minor == 0 || c->name_keep_alive)
 		p = PUT_LIT(p, "Connection: keep-alive\r\n");
 	p = PUT_LIT(p, "\r\n");
 	c->wlen = (size_t)(p - c->wbuf);
@@ -263,6 +264,7 @@ void coil__http_res_reset(struct coil__http_conn *c)
 	c->hlen = 0;
 	c->res_state = COIL__HTTP_RES_NONE;
 	c->close_asked = false;
+	c->name_keep_alive = false;
 	c->raw_stream = false;
 }
 
@@ -308,6 +310,21 @@ int coil_http_res_header_n(struct coil_http_res *res, const char *name,
 	    (len && (memchr(value, '\r', len) || memchr(value, '\n', len) ||
 		     memchr(value, '\0', len))))
 		return -EINVAL;
+	/*
+	 * The server writes Connection itself once it knows whether the
+	 * connection stays open (it may close for reasons the handler cannot
+	 * see: shutdown, max_requests, an unanswered 100-continue): a
+	 * handler's "close" asks for a close, its "keep-alive" asks for the
+	 * field to be named when the connection is kept - never both fields.
+	 */
+	if (!strcasecmp(name, "Connection") && len == 5 &&
+	    !strncasecmp(value, "close", 5))
+		return coil_http_res_close(res);
+	if (!strcasecmp(name, "Connection") && len == 10 &&
+	    !strncasecmp(value, "keep-alive", 10)) {
+		c->name_keep_alive = true;
+		return 0;
+	}
 	nlen = strlen(name);
 	r = grow(&c->hbuf, &c->hcap, c->hlen + nlen + len + 4,
 		 MAX_FIELDS_BYTES);
