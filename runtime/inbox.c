@@ -196,8 +196,7 @@ static void read_done(struct coil_rt *rt, struct coil__op *op, int res,
 	(void)flags;
 	(void)res;
 	rt->inbox->armed = false;
-	if (rt->inbox->closing)
-		return; /* nothing to drain (see coil__inbox_drain), no re-arm */
+	/* Both do nothing once the runtime is closing. */
 	coil__inbox_drain(rt);
 	coil__inbox_arm(rt);
 }

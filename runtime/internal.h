@@ -385,6 +385,12 @@ static inline bool coil__backend_quiet(struct coil_rt *rt)
 		 (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
 }
 
+/* Whether @t's deadline scope has passed (reads the clock only if any). */
+static inline bool coil__past_deadline(const struct coil_task *t)
+{
+	return t->deadline != COIL__NEVER && coil__now() >= t->deadline;
+}
+
 /*
  * Whether @t is cancelled or past its deadline, counting nothing: for a
  * caller that only decides what to do next (the timeout that brought it
@@ -392,16 +398,14 @@ static inline bool coil__backend_quiet(struct coil_rt *rt)
  */
 static inline bool coil__interrupted(const struct coil_task *t)
 {
-	return t->cancelled || (t->deadline != COIL__NEVER &&
-				coil__now() >= t->deadline);
+	return t->cancelled || coil__past_deadline(t);
 }
 
 static inline int coil__check_cancel(const struct coil_task *t)
 {
 	if (COIL__UNLIKELY(t->cancelled))
 		return -ECANCELED;
-	if (COIL__UNLIKELY(t->deadline != COIL__NEVER) &&
-	    coil__now() >= t->deadline) {
+	if (COIL__UNLIKELY(coil__past_deadline(t))) {
 		/* The wait ends here, before any timer could count it. */
 		t->rt->stats.timeouts++;
 		return -ETIMEDOUT;

@@ -313,7 +313,7 @@ static int loop_turn(struct coil_rt *rt)
 	 */
 	if (idle && next_timer == COIL__NEVER && !rt->remote_waiters &&
 	    rt->be.inflight == coil__inbox_armed(rt) + rt->background_ops) {
-		return rt->all ? break_deadlock(rt) : 0;
+		return break_deadlock(rt); /* rt->all: checked above */
 	}
 	ret = rt->backend->poll(rt, idle, next_timer);
 	return ret < 0 ? ret : 0;
