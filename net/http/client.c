@@ -669,18 +669,6 @@ static void sb_header(struct sbuf *b, const char *name, const char *value)
 	sb_put(b, "\r\n", 2);
 }
 
-/* Whether @s is an RFC 9110 token (a method, a field name): 1+ tchars. */
-static bool is_token(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) &&
-		    !strchr("!#$%&'*+-.^_`|~", *s))
-			return false;
-	return true;
-}
-
 /*
  * Whether @t may go on the wire as a URL or a request target: no space and
  * no control character (CR and LF would split the request line, or smuggle
@@ -707,7 +695,7 @@ static bool headers_ok(const struct coil_http_request *req)
 	if (req->nheaders && !req->headers)
 		return false;
 	for (i = 0; i < req->nheaders; i++) {
-		if (!is_token(req->headers[i].name) ||
+		if (!coil__http_is_token(req->headers[i].name) ||
 		    !(v = req->headers[i].value))
 			return false;
 		for (; *v; v++)
@@ -1352,7 +1340,8 @@ int coil_http_request(struct coil_http_session *s,
 	*out = NULL;
 	/* Refused here, before a connection is taken for them. */
 	if (!s || !req || !req->url || !target_ok(req->url) ||
-	    (req->method && !is_token(req->method)) || !headers_ok(req))
+	    (req->method && !coil__http_is_token(req->method)) ||
+	    !headers_ok(req))
 		return -EINVAL;
 	if (!coil__running() || !coil__rt_is_current(s->rt, s->rt_serial))
 		return -EPERM;

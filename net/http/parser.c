@@ -98,6 +98,16 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c);
 }
 
+bool coil__http_is_token(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (!is_tchar((unsigned char)*s))
+			return false;
+	return true;
+}
+
 static bool is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t';

@@ -127,6 +127,9 @@ enum coil__http_error {
 /* coil__http_is_parse_error - whether @err is one of the codes above. */
 bool coil__http_is_parse_error(int err);
 
+/* Whether @s (NUL-terminated, may be NULL) is a token: 1+ tchars. */
+bool coil__http_is_token(const char *s);
+
 /*
  * coil__http_error_status - the status a server answers a request that
  * failed with @err before closing the connection: 400 for most errors, 413

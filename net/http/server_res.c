@@ -280,22 +280,6 @@ int coil_http_res_status(struct coil_http_res *res, int status)
 	return 0;
 }
 
-static bool is_token(const char *s)
-{
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= 'A' && ch <= 'Z') || (ch && strchr(extra, ch))))
-			return false;
-	}
-	return true;
-}
-
 int coil_http_res_header_n(struct coil_http_res *res, const char *name,
 			   const char *value, size_t len)
 {
@@ -306,7 +290,7 @@ int coil_http_res_header_n(struct coil_http_res *res, const char *name,
 
 	if (c->res_state != COIL__HTTP_RES_NONE)
 		return -EALREADY;
-	if (!name || !is_token(name) || (!value && len) ||
+	if (!name || !coil__http_is_token(name) || (!value && len) ||
 	    (len && (memchr(value, '\r', len) || memchr(value, '\n', len) ||
 		     memchr(value, '\0', len))))
 		return -EINVAL;
