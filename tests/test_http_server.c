@@ -1087,6 +1087,8 @@ static void *body_large_unread_body(void *arg)
 	CHECK_EQ(stop(&f), 0);
 	CHECK_EQ(err, 0);
 	CHECK(body_is(&rs, "hello /big"));
+	/* Known before the response went out: it says so (RFC 9112 §9.6). */
+	CHECK(strstr(rs.head, "Connection: close"));
 	CHECK(closed);
 	CHECK(test_elapsed_ns(t0) < MS(2500));
 	return NULL;

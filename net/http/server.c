@@ -38,9 +38,6 @@
 #define BODY_SLACK (16u * 1024)
 /* A streamed body is read through at most this much buffer. */
 #define STREAM_WINDOW (64u * 1024)
-/* After the handler: at most this much unread body is dropped to keep the
- * connection; with more left, it closes. */
-#define DRAIN_BYTES (256u * 1024)
 /* Before closing after a response: read and drop this much, for at most
  * this long in all. */
 #define LINGER_BYTES (256u * 1024)
@@ -398,9 +395,10 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 
 /*
  * After the handler: read and drop what is left of the body, so that the
- * next request can be read. At most DRAIN_BYTES of it, all within one read
- * timeout: a client that sends more, or sends it slowly, is closed on
- * instead of holding the connection. Returns 0 or an error (then close;
+ * next request can be read. At most COIL__HTTP_DRAIN_BYTES of it, all
+ * within one read timeout: a client that sends more, or sends it slowly, is
+ * closed on instead of holding the connection (a Content-Length known to be
+ * larger already made the response say "Connection: close"). Returns 0 or an error (then close;
  * after a too long body, linger first: c->keep_alive is cleared).
  */
 static int drain_body(struct coil__http_conn *c)
@@ -420,7 +418,8 @@ static int drain_body(struct coil__http_conn *c)
 			continue;
 		/* The buffered input is used up. p.remaining: what is known
 		 * to be left of the body (or of its current chunk). */
-		if (c->p.total - start + c->p.remaining > DRAIN_BYTES) {
+		if (c->p.total - start + c->p.remaining >
+		    COIL__HTTP_DRAIN_BYTES) {
 			c->keep_alive = false;
 			return -EMSGSIZE;
 		}

@@ -23,6 +23,10 @@
 /* Responses gathered for pipelined requests go out past this many bytes. */
 #define COIL__HTTP_FLUSH_AT 16384
 
+/* After the handler: at most this much unread body is dropped to keep the
+ * connection; with more left, it closes. */
+#define COIL__HTTP_DRAIN_BYTES (256u * 1024)
+
 struct coil__http_conn;
 
 /* One coil_http_serve() call. Lives on the serving task's stack. */

@@ -206,6 +206,14 @@ static bool decide_keep_alive(const struct coil__http_conn *c)
 		return false;
 	if (srv->o.max_requests && c->requests >= srv->o.max_requests)
 		return false;
+	/* More unread body than the server will drain: it closes after
+	 * this response, and the response must say so (RFC 9112 §9.6) so
+	 * that the client does not send the next request into a closing
+	 * socket. (A chunked body's size is not known yet: when its drain
+	 * fails later, the close comes unannounced.) */
+	if (h->framing == COIL__HTTP_BODY_LENGTH &&
+	    c->p.remaining > COIL__HTTP_DRAIN_BYTES)
+		return false;
 	/* The client waits for "100 Continue" that will not come: whether
 	 * it sends its body anyway cannot be known; close. */
 	return h->framing == COIL__HTTP_BODY_NONE || c->continue_sent;
