@@ -18,6 +18,20 @@
  * Accounting: @available counts buffers in the kernel's hands, i.e. added
  * to the ring and not yet reported by a CQE. It reaches 0 exactly when the
  * kernel can report -ENOBUFS, which is what makes the wait safe.
+ *
+ * Fair shares. A multishot receive takes whatever the socket has, whether
+ * or not its reader keeps up, so one connection whose reader is slow (a
+ * long handler, an echo whose peer does not read) would take every buffer
+ * of the shared ring and stall all the others: a plain recv is limited by
+ * TCP flow control per connection; a multishot one is not. So a recvq
+ * whose unread chunks reach @queue_limit cancels its receive; the data
+ * waits in the socket (and TCP pushes back on the sender) until the reader
+ * has taken everything queued and re-arms it, as after -ENOBUFS. A cancel
+ * comes late, though: with DEFER_TASKRUN the kernel runs a multishot
+ * receive's task work in one go, taking all the socket holds before we see
+ * a CQE. So each arm also carries a byte limit of the same share (Linux
+ * 6.17: the kernel ends the receive once that much arrived; older kernels
+ * refuse the field with -EINVAL, and the receive is re-armed without it).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -38,6 +52,9 @@ struct coil_bufring {
 	size_t bufsize;
 	unsigned nbufs;
 	unsigned available;             /* buffers the kernel may fill */
+	unsigned queue_limit;           /* unread chunks that pause a recvq */
+	uint32_t arm_bytes;             /* byte limit per multishot arm */
+	bool no_arm_limit;              /* the kernel refused arm_bytes */
 	unsigned users;                 /* open recvqs */
 	struct coil__wq starved;        /* recvqs waiting for a free buffer */
 	uint16_t bgid;
@@ -102,6 +119,14 @@ int coil_bufring_create(unsigned nbufs, size_t bufsize,
 	br->rt = rt;
 	br->nbufs = nbufs;
 	br->bufsize = bufsize;
+	/* A quarter of the ring, at most 64 chunks (256 KiB of 4 KiB
+	 * buffers: about a TCP receive window), at least one. */
+	br->queue_limit = nbufs / 4 < 64 ? nbufs / 4 : 64;
+	if (!br->queue_limit)
+		br->queue_limit = 1;
+	br->arm_bytes = bufsize * br->queue_limit > UINT32_MAX ?
+				UINT32_MAX :
+				(uint32_t)(bufsize * br->queue_limit);
 	br->ring_bytes = nbufs * sizeof(struct io_uring_buf);
 	mem = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -160,6 +185,7 @@ struct coil_recvq {
 	bool cancel_sent;
 	bool multishot;
 	bool multishot_worked;
+	bool arm_limited;          /* the armed receive carries arm_bytes */
 	struct coil_recvq_stats stats;
 	/* coil_recvq_send(): one send of a ring buffer in flight at most. */
 	struct coil__op send_op;   /* cb = send_cb */
@@ -218,6 +244,17 @@ static void wake_closer(struct coil_recvq *q)
 }
 
 /*
+ * A multishot receive that ends once @bytes arrived (IORING_OP_RECV's
+ * "optlen", Linux 6.17). liburing 2.3's SQE has no such name: the field is
+ * the union member it calls file_index, which kernels before the feature
+ * require to be 0 for a receive - that -EINVAL is the probe.
+ */
+static void sqe_set_mshot_limit(struct io_uring_sqe *sqe, uint32_t bytes)
+{
+	sqe->file_index = bytes;
+}
+
+/*
  * Submit the receive. Once closing, nothing is armed again: a receive armed
  * after close cancelled the last one would keep the closer waiting.
  */
@@ -231,8 +268,11 @@ static int arm(struct coil_recvq *q)
 	if (!sqe)
 		return q->br->rt->be.fatal ? q->br->rt->be.fatal : -EIO;
 	io_uring_prep_recv(sqe, q->fd, NULL, 0, 0);
+	q->arm_limited = q->multishot && !q->br->no_arm_limit;
 	if (q->multishot)
 		sqe->ioprio |= IORING_RECV_MULTISHOT;
+	if (q->arm_limited)
+		sqe_set_mshot_limit(sqe, q->br->arm_bytes);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = q->br->bgid;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&q->op);
@@ -252,8 +292,16 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 		bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
 		br->available--;
 		if (res > 0 && !q->closing && !q->end &&
-		    chunk_push(q, res, bid) == 0)
+		    chunk_push(q, res, bid) == 0) {
+			/* Its share is queued: pause (see the top). */
+			if (q->len >= br->queue_limit && q->armed &&
+			    !q->cancel_sent) {
+				q->cancel_sent = coil__op_cancel(br->rt,
+								 &q->op);
+				q->stats.pauses += q->cancel_sent;
+			}
 			return;
+		}
 		give_to_kernel(br, bid); /* empty, or nobody will read it */
 		coil__wq_wake_one(&br->starved, 0);
 		if (res > 0 && !q->closing && !q->end) {
@@ -275,6 +323,10 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 		q->stats.nobufs++;
 	if (res == -ENOBUFS || (res == -ECANCELED && q->cancel_sent))
 		return; /* not the end: re-armed by the reader */
+	if (res == -EINVAL && q->arm_limited && !q->multishot_worked) {
+		q->br->no_arm_limit = true; /* before 6.17: re-armed without */
+		return;
+	}
 	if (res == -EINVAL && q->multishot && !q->multishot_worked) {
 		q->multishot = false; /* before 6.0: single-shot receives */
 		q->stats.multishot = false;
@@ -294,6 +346,9 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 		q->multishot_worked = true;
 	} else {
 		q->armed = false;
+		/* Data without F_MORE: the arm's byte limit ended it. */
+		if (res > 0 && q->multishot && q->arm_limited)
+			q->stats.pauses++;
 	}
 	record(q, res, flags);
 	if (q->waiter)
@@ -539,8 +594,10 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 void coil_recvq_stats(const struct coil_recvq *q,
 		      struct coil_recvq_stats *out)
 {
-	if (q && out)
+	if (q && out) {
 		*out = q->stats;
+		out->arm_limit = q->multishot && !q->br->no_arm_limit;
+	}
 }
 
 void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)

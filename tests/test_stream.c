@@ -358,19 +358,24 @@ static void *feeder(void *arg)
 
 static void *body_recvq(void *arg)
 {
+	enum { NBUFS = 16, HOLD = 13 };
 	struct feed f = { .len = 256 * 1024 };
 	struct coil_recvq_stats st;
 	struct coil_bufring *br;
 	struct coil_recvq *q;
 	struct coil_task *t;
-	struct coil_buf b, held;
-	size_t off = 0, i, chunks = 0;
+	struct coil_buf b, held[HOLD];
+	size_t off = 0, i, chunks = 0, nheld = 0;
 	ssize_t n;
 	int sv[2], err;
 
 	(void)arg;
-	/* 4 buffers of 256 bytes for 256 KiB: the ring runs dry often. */
-	err = coil_bufring_create(4, 256, &br);
+	/*
+	 * 16 buffers of 256 bytes for 256 KiB, 13 of them held by the reader
+	 * (the oldest released as each new one comes): an arm may take 4
+	 * buffers (its share), only 3 are free, so the kernel runs out.
+	 */
+	err = coil_bufring_create(NBUFS, 256, &br);
 	if (err == -EOPNOTSUPP)
 		return PTR(err);
 	assert_int_equal(err, 0);
@@ -378,22 +383,22 @@ static void *body_recvq(void *arg)
 	f.fd = sv[1];
 	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
 	assert_int_equal(coil_spawn(&t, feeder, &f), 0);
-	held.data = NULL;
 	while ((n = coil_recvq_next(q, &b, MS(5000))) > 0) {
 		for (i = 0; i < b.len; i++)
 			assert_int_equal((unsigned char)b.data[i],
 					 (off + i) % 251);
 		off += b.len;
-		/* Hold every other buffer across a pause: starves the ring. */
-		coil_buf_release(q, &held);
-		if (++chunks % 2) {
-			held = b;
-			coil_sleep(MS(1));
-		} else {
-			coil_buf_release(q, &b);
+		if (nheld == HOLD) {
+			coil_buf_release(q, &held[chunks % HOLD]);
+			nheld--;
 		}
+		held[chunks++ % HOLD] = b;
+		nheld++;
+		if (chunks % 8 == 0)
+			coil_sleep(MS(1)); /* let data pile up */
 	}
-	coil_buf_release(q, &held);
+	for (i = 0; i < HOLD; i++)
+		coil_buf_release(q, &held[i]);
 	assert_int_equal(n, 0);
 	assert_int_equal(off, f.len);
 	coil_recvq_stats(q, &st);
@@ -602,6 +607,90 @@ static void test_recvq_idle_connections_share_a_small_ring(void **st)
 	(void)st;
 	if (INT(test_run(body_recvq_many, NULL)) == -EOPNOTSUPP)
 		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
+/*
+ * A connection whose reader does not keep up (a slow handler, an echo whose
+ * peer does not read) must not take the whole shared ring: its receive
+ * pauses at its share, the data waits in its socket (TCP flow control), and
+ * the other connections keep receiving. Nothing of the paused stream is
+ * lost or reordered once its reader comes back.
+ */
+static void *body_recvq_hog(void *arg)
+{
+	enum { HOG_BYTES = 8192 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_recvq *hog, *victim;
+	struct coil_buf b;
+	char blob[HOG_BYTES];
+	void *ret = NULL;
+	size_t off = 0, i;
+	ssize_t n;
+	int hv[2], vv[2], err;
+
+	(void)arg;
+	err = coil_bufring_create(16, 256, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	make_pair(hv);
+	make_pair(vv);
+	assert_int_equal(coil_recvq_open(hv[0], br, &hog), 0);
+	assert_int_equal(coil_recvq_open(vv[0], br, &victim), 0);
+	put(hv[1], "a");
+	assert_int_equal(coil_recvq_next(hog, &b, MS(2000)), 1);
+	coil_buf_release(hog, &b);
+	coil_recvq_stats(hog, &st);
+	if (!st.arm_limit) {
+		/* Before 6.17 the hog's first burst still takes it all. */
+		ret = PTR(-ENOPROTOOPT);
+		goto out;
+	}
+	/* The hog's receive is armed; 32 buffers' worth arrives, unread. */
+	for (i = 0; i < sizeof(blob); i++)
+		blob[i] = (char)(i % 251);
+	assert_int_equal(write(hv[1], blob, sizeof(blob)), (ssize_t)sizeof(blob));
+	coil_sleep(MS(20));
+	put(vv[1], "v");
+	n = coil_recvq_next(victim, &b, MS(1000));
+	assert_int_equal(n, 1);
+	assert_int_equal(b.data[0], 'v');
+	coil_buf_release(victim, &b);
+	coil_recvq_stats(hog, &st);
+	assert_true(st.pauses > 0);
+	/* The hog's reader comes back: every byte, in order. */
+	while (off < sizeof(blob) &&
+	       (n = coil_recvq_next(hog, &b, MS(2000))) > 0) {
+		for (i = 0; i < b.len; i++)
+			assert_int_equal((unsigned char)b.data[i],
+					 (off + i) % 251);
+		off += b.len;
+		coil_buf_release(hog, &b);
+	}
+	assert_int_equal(off, sizeof(blob));
+out:
+	coil_recvq_close(hog);
+	coil_recvq_close(victim);
+	close(hv[0]);
+	close(hv[1]);
+	close(vv[0]);
+	close(vv[1]);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	return ret;
+}
+
+static void test_recvq_unread_connection_leaves_buffers_for_the_others(
+	void **st)
+{
+	int r = INT(test_run(body_recvq_hog, NULL));
+
+	(void)st;
+	if (r == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+	if (r == -ENOPROTOOPT)
+		TEST_SKIP("no byte limit for multishot receives (kernel < "
+			  "6.17): a share is enforced only after the kernel "
+			  "took what the socket held");
 }
 
 /* ------------------------------------------------- closing a recvq */
@@ -917,6 +1006,8 @@ int main(void)
 		cmocka_unit_test(test_sendfile_copies_file_range_through_splice),
 		cmocka_unit_test(test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion),
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
+		cmocka_unit_test(
+			test_recvq_unread_connection_leaves_buffers_for_the_others),
 		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),

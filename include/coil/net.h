@@ -311,6 +311,12 @@ struct coil_buf {
  * A multishot receive on one socket (IORING_RECV_MULTISHOT, 6.0+; a
  * single-shot buffer-select receive on older kernels): one SQE delivers
  * every chunk the socket receives into buffers of @br, in order.
+ * Fair share: a recvq holds at most a quarter of @br's buffers (at most 64,
+ * at least one) unread; at that point its receive pauses and the data waits
+ * in the socket until the reader has taken what is queued, so a connection
+ * whose reader is slow cannot starve the others of buffers (exactly from
+ * Linux 6.17, which ends a receive after a byte limit; before, the pause
+ * comes after the kernel took what the socket held at that moment).
  */
 struct coil_recvq;
 int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
@@ -351,7 +357,14 @@ struct coil_recvq_stats {
 	uint64_t arms;    /* receive SQEs submitted (multishot: re-arms + 1) */
 	uint64_t nobufs;  /* times the kernel ran out of ring buffers */
 	uint64_t chunks;  /* chunks delivered */
+	/* times the receive paused because the reader held its share of
+	 * the ring (see coil_recvq_open()) */
+	uint64_t pauses;
 	bool multishot;   /* IORING_RECV_MULTISHOT is in use */
+	/* each multishot arm ends after its share of bytes (Linux 6.17+);
+	 * without it a share is enforced by cancelling, which comes after
+	 * the kernel has taken what the socket held */
+	bool arm_limit;
 };
 void coil_recvq_stats(const struct coil_recvq *q,
 		      struct coil_recvq_stats *out);
