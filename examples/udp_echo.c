@@ -7,8 +7,10 @@
  * The server task answers every datagram to its sender (recvmsg/sendmsg
  * through the ring). Without -s, a client task on a connected socket sends
  * COUNT datagrams (default 5), waits up to a second for each echo, prints
- * them, and the program exits; with -s the server runs until killed.
- * PORT 0 (the default) picks a free port.
+ * them, and the program exits; with -s the server runs until SIGINT or
+ * SIGTERM (read from a signalfd through the ring), then exits 0.
+ * PORT 0 (the default) picks a free port. Prints "READY port=N" once the
+ * socket is bound (scripts and the tests wait for it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,11 +24,13 @@
 
 #include <coil.h>
 
+#include "shutdown_signal.h"
+
 static void *server(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	struct sockaddr_storage from;
-	socklen_t fromlen;
+	socklen_t fromlen = sizeof(from);
 	/* The largest datagram: on the heap, not the task's 64 KiB stack. */
 	size_t size = 65536;
 	char *buf = malloc(size);
@@ -74,6 +78,7 @@ struct args {
 	uint16_t port;
 	int count;
 	bool serve_only;
+	int sfd; /* signalfd for SIGINT/SIGTERM (-s) */
 };
 
 static void *amain(void *arg)
@@ -91,12 +96,24 @@ static void *amain(void *arg)
 	getsockname(fd, (struct sockaddr *)&ss, &len);
 	a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	printf("udp_echo: serving on 127.0.0.1 port %u\n", a->port);
+	printf("READY port=%u\n", a->port);
 	fflush(stdout);
-	if (coil_spawn(&t, server, (void *)(intptr_t)fd) < 0)
+	if (coil_spawn(&t, server, (void *)(intptr_t)fd) < 0) {
+		coil_close(fd);
 		return (void *)1;
-	if (a->serve_only)
-		return coil_join(t, NULL) ? (void *)1 : NULL;
-	err = client(a->port, a->count);
+	}
+	if (a->serve_only) {
+		struct signalfd_siginfo si;
+
+		/*
+		 * Until SIGINT/SIGTERM: a plain default action would kill the
+		 * process with the signal's status instead of a clean exit 0.
+		 */
+		err = (int)coil_read(a->sfd, &si, sizeof(si), -1);
+		err = err == (int)sizeof(si) ? 0 : -EIO;
+	} else {
+		err = client(a->port, a->count);
+	}
 	coil_cancel(t);
 	coil_join(t, NULL);
 	coil_close(fd);
@@ -105,7 +122,7 @@ static void *amain(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct args a = { 0, 5, false };
+	struct args a = { 0, 5, false, -1 };
 	void *failed = NULL;
 	int c, err;
 
@@ -120,6 +137,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (a.serve_only && (a.sfd = shutdown_signalfd("udp_echo")) < 0)
+		return 1;
 	err = coil_run(amain, &a, &failed);
 	if (err) {
 		fprintf(stderr, "udp_echo: %s\n", coil_strerror(err));
