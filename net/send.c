@@ -13,6 +13,34 @@
 #include "net.h"
 
 
+/*
+ * write(2) without SIGPIPE, for what is not a socket (a pipe). A pipe whose
+ * reader has gone raises SIGPIPE as well as failing with -EPIPE, and
+ * write(2) has no MSG_NOSIGNAL. io_uring first tries a pipe write inline,
+ * in the thread that submits it - the ring's thread - where the default
+ * action kills the process. IOSQE_ASYNC sends it straight to an io-wq
+ * worker, and those block every signal but SIGKILL and SIGSTOP (Linux
+ * 5.12+, where workers are io threads): the SIGPIPE stays pending on the
+ * worker and the caller sees -EPIPE only. It costs a thread hop per write,
+ * on this rare path only.
+ */
+static ssize_t write_nosignal(int fd, const void *buf, size_t len,
+			      int64_t timeout_ns)
+{
+	struct coil__op op;
+	struct io_uring_sqe *sqe = coil__op_prep(&op,
+						 coil__user_timeout(timeout_ns),
+						 "write");
+
+	if (!sqe)
+		return op.res;
+	io_uring_prep_write(sqe, fd, buf,
+			    len > 0x7ffff000u ? 0x7ffff000u : (unsigned)len,
+			    (uint64_t)-1);
+	sqe->flags |= IOSQE_ASYNC;
+	return coil__op_wait(&op, sqe);
+}
+
 ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
 			  int64_t timeout_ns, bool sock)
 {
@@ -23,8 +51,7 @@ ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
 	while (sent < len) {
 		n = sock ? coil_send_timeout(fd, p + sent, len - sent, 0,
 					     timeout_ns)
-			 : coil_write_timeout(fd, p + sent, len - sent, -1,
-					      timeout_ns);
+			 : write_nosignal(fd, p + sent, len - sent, timeout_ns);
 		if (n <= 0) {
 			/* send(2)/write(2) never return 0 for len > 0. */
 			n = n < 0 ? n : -EIO;

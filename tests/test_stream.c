@@ -267,6 +267,41 @@ static void test_stream_peer_reset_mid_write_is_an_error_not_sigpipe(void **st)
 	test_run(body_reset, NULL);
 }
 
+/*
+ * A stream over a pipe whose reader has gone: write(2) has no MSG_NOSIGNAL,
+ * and a pipe write done in the ring's thread raises SIGPIPE, which kills
+ * this program (SIG_DFL). coil promises -EPIPE and never a SIGPIPE.
+ */
+static void *body_pipe_epipe(void *arg)
+{
+	struct coil_stream *s;
+	size_t len = 100000;
+	char *big = malloc(len);
+	int p[2];
+
+	(void)arg;
+	assert_non_null(big);
+	memset(big, 'p', len);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	assert_int_equal(coil_stream_create(p[1], 16, &s), 0);
+	assert_int_equal(coil_stream_write(s, "abc", 3, -1), 3);
+	assert_int_equal(coil_stream_flush(s, MS(5000)), -EPIPE);
+	/* Past the buffer: straight through the send loop. */
+	assert_int_equal(coil_stream_write(s, big, len, MS(5000)), -EPIPE);
+	coil_stream_destroy(s);
+	close(p[1]);
+	free(big);
+	return NULL;
+}
+
+static void test_stream_write_to_a_pipe_without_reader_is_epipe_not_sigpipe(
+	void **st)
+{
+	(void)st;
+	test_run(body_pipe_epipe, NULL);
+}
+
 /* ----------------------------------------------------------- sendfile */
 
 struct sink {
@@ -1003,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_stream_write_buffers_until_flush),
 		cmocka_unit_test(test_stream_half_close_still_receives_the_answer),
 		cmocka_unit_test(test_stream_peer_reset_mid_write_is_an_error_not_sigpipe),
+		cmocka_unit_test(test_stream_write_to_a_pipe_without_reader_is_epipe_not_sigpipe),
 		cmocka_unit_test(test_sendfile_copies_file_range_through_splice),
 		cmocka_unit_test(test_recvq_delivers_every_byte_in_order_across_buffer_exhaustion),
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
