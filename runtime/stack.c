@@ -246,23 +246,48 @@ static void arena_guard_all(struct coil_rt *rt, struct coil__arena *a)
 	atomic_store(&madv_guard_works, 1);
 }
 
+/*
+ * Map an arena of up to c->next_slots slots. Where that much address space
+ * is refused (RLIMIT_AS, strict overcommit: a class of 1 GiB stacks would
+ * start with a 16 GiB arena), try half as many slots, down to one: the
+ * stack asked for may well fit on its own. Returns the slot count mapped
+ * at *@base, or 0.
+ */
+static uint32_t arena_map(struct stack_class *c, char **base)
+{
+	uint32_t n = c->next_slots;
+	void *m;
+
+	for (; n; n /= 2) {
+		m = mmap(NULL, (size_t)n * c->slot, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m != MAP_FAILED) {
+			*base = m;
+			return n;
+		}
+	}
+	return 0;
+}
+
 static int arena_create(struct coil_rt *rt, struct stack_class *c)
 {
 	struct coil__arena *a = calloc(1, sizeof(*a));
-	uint32_t n = c->next_slots;
+	uint32_t n;
 
 	if (!a)
 		return -ENOMEM;
+	n = arena_map(c, &a->base);
+	if (!n) {
+		/* An address-space limit (RLIMIT_AS) shows up here. */
+		free(a);
+		return -ENOMEM;
+	}
+	a->map_len = (size_t)n * c->slot;
 	a->free_idx = malloc(n * sizeof(*a->free_idx));
 	a->guarded = calloc(n, sizeof(*a->guarded));
 	a->vg_id = calloc(n, sizeof(*a->vg_id));
 	if (!a->free_idx || !a->guarded || !a->vg_id)
-		goto out_free;
-	a->map_len = (size_t)n * c->slot;
-	a->base = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (a->base == MAP_FAILED)
-		goto out_free;
+		goto out_unmap;
 	a->cls = c;
 	a->nslots = n;
 	a->next = c->all;
@@ -272,16 +297,19 @@ static int arena_create(struct coil_rt *rt, struct stack_class *c)
 	partial_add(c, a);
 	c->empty++;
 	arena_guard_all(rt, a);
-	if (c->next_slots < ARENA_MAX_SLOTS)
+	/* Grow geometrically, but not past what the last mapping could get. */
+	if (n < c->next_slots)
+		c->next_slots = n;
+	else if (c->next_slots < ARENA_MAX_SLOTS)
 		c->next_slots *= 2;
 	rt->stats.stack_bytes_mapped += a->map_len;
 	return 0;
-out_free:
+out_unmap:
+	munmap(a->base, a->map_len);
 	free(a->free_idx);
 	free(a->guarded);
 	free(a->vg_id);
 	free(a);
-	/* An address-space limit (RLIMIT_AS) shows up here. */
 	return -ENOMEM;
 }
 

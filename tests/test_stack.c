@@ -317,6 +317,63 @@ static void test_stack_spawn_under_memory_limit_fails_cleanly(void **state)
 	assert_int_equal(WEXITSTATUS(status), LIMIT_OK);
 }
 
+/*
+ * A stack far larger than the default needs one slot of address space, not
+ * a whole arena's worth: the first arena of a size class has 16 slots, and
+ * with 1 GiB stacks that is 16 GiB, refused by an address-space limit that
+ * the one stack asked for fits in with room to spare.
+ */
+enum { BIG_OK = 0, BIG_NO_VMSIZE = 20, BIG_SETRLIMIT, BIG_SPAWN, BIG_JOIN,
+       BIG_RUN };
+
+static void *spawn_one_huge_stack(void *arg)
+{
+	struct coil_spawn_opts so = { .stack_size = (size_t)1 << 30 };
+	struct coil_task *t;
+	struct rlimit rl;
+	long kib = vm_size_kib();
+	int err;
+
+	(void)arg;
+	if (kib < 0)
+		_exit(BIG_NO_VMSIZE);
+	/* Room for one 1 GiB stack and a half, not for 16 of them. */
+	rl.rlim_cur = rl.rlim_max = ((rlim_t)kib + 1536 * 1024) * 1024;
+	if (setrlimit(RLIMIT_AS, &rl))
+		_exit(BIG_SETRLIMIT);
+	err = coil_spawn_opts(&t, &so, use_stack, PTR(64));
+	if (err) {
+		fprintf(stderr, "spawn with a 1 GiB stack: %d\n", err);
+		_exit(BIG_SPAWN);
+	}
+	if (coil_join(t, NULL))
+		_exit(BIG_JOIN);
+	return NULL;
+}
+
+static void test_stack_huge_stack_fits_under_address_space_limit(void **state)
+{
+	struct coil_options o;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (TEST_ASAN)
+		TEST_SKIP("ASan reserves terabytes of address space");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		coil_options_init(&o);
+		o.log = coil_log_quiet;
+		if (coil_run_opts(&o, spawn_one_huge_stack, NULL, NULL))
+			_exit(BIG_RUN);
+		_exit(BIG_OK);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), BIG_OK);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +383,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stack_guard_pages_can_be_turned_off),
 		cmocka_unit_test(test_stack_overflow_names_the_task),
 		cmocka_unit_test(test_stack_spawn_under_memory_limit_fails_cleanly),
+		cmocka_unit_test(test_stack_huge_stack_fits_under_address_space_limit),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
