@@ -513,7 +513,8 @@ static void append(char *buf, size_t *len, size_t cap, const char *s)
  * SIGSEGV on the alternate stack. If the fault hit the guard page under the
  * running task's stack, name the task, then restore the default action and
  * return: the faulting instruction runs again and the process dumps core
- * with the original fault. Only async-signal-safe calls here.
+ * with the original fault (a sent signal is raised again instead). Only
+ * async-signal-safe calls here.
  */
 static void segv_handler(int sig, siginfo_t *si, void *uctx)
 {
@@ -540,8 +541,14 @@ static void segv_handler(int sig, siginfo_t *si, void *uctx)
 		if (write(STDERR_FILENO, msg, len) < 0)
 			(void)0;
 	}
-	(void)sig;
 	sigaction(SIGSEGV, &prev_segv, NULL);
+	/*
+	 * A signal that kill(2), sigqueue(3) or tgkill(2) sent (si_code <= 0)
+	 * is not a fault that happens again on return: send it once more so
+	 * that it still does what it would have done without coil.
+	 */
+	if (si->si_code <= 0)
+		raise(sig);
 }
 
 /*

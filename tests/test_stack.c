@@ -234,6 +234,46 @@ static void test_stack_overflow_names_the_task(void **state)
 	assert_non_null(strstr(out, "deep"));
 }
 
+/*
+ * coil's SIGSEGV handler is there to name a task that overflowed; a
+ * SIGSEGV that is not a fault (kill(2), tgkill) must still do what it
+ * would without coil: terminate the process.
+ */
+static void *send_self_segv(void *arg)
+{
+	(void)arg;
+	kill(getpid(), SIGSEGV);
+	coil_sleep(MS(10));
+	_exit(3); /* the signal was swallowed */
+}
+
+static void test_stack_sent_sigsegv_still_kills(void **state)
+{
+	struct rlimit no_core = { 0, 0 };
+	struct coil_options o;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (TEST_ASAN)
+		TEST_SKIP("ASan owns SIGSEGV");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler: not coil's */
+		coil_options_init(&o);
+		o.log = coil_log_quiet;
+		coil_run_opts(&o, send_self_segv, NULL, NULL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status))
+		print_message("child exited %d\n", WEXITSTATUS(status));
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
 /* ------------------------------------- address-space exhaustion */
 
 static int spawned, finished;
@@ -382,6 +422,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stack_many_distinct_sizes_can_spawn),
 		cmocka_unit_test(test_stack_guard_pages_can_be_turned_off),
 		cmocka_unit_test(test_stack_overflow_names_the_task),
+		cmocka_unit_test(test_stack_sent_sigsegv_still_kills),
 		cmocka_unit_test(test_stack_spawn_under_memory_limit_fails_cleanly),
 		cmocka_unit_test(test_stack_huge_stack_fits_under_address_space_limit),
 	};
