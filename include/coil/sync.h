@@ -223,10 +223,12 @@ int coil_group_join(struct coil_group *g);
  * coil_offload - asyncio.to_thread(): run fn(arg) on the runtime's pool of
  * helper threads (started on first use) and suspend until it returns; its
  * return value goes to *@result. The completion comes back through the ring.
- * A call still queued when the caller is cancelled is dropped (-ECANCELED);
+ * A call still queued when the caller is cancelled, or its deadline scope
+ * passes, is dropped (-ECANCELED / -ETIMEDOUT; *@result is not written);
  * one already running cannot be interrupted: the caller waits for it, gets
- * its result and -ECANCELED. Returns 0, -ECANCELED, -ENOMEM, -EAGAIN (no
- * thread could be started), -EPERM.
+ * its result and -ECANCELED / -ETIMEDOUT. Returns 0, -ECANCELED,
+ * -ETIMEDOUT, -EINVAL (@fn NULL), -ENOMEM, -EAGAIN (no thread could be
+ * started), -EPERM. May suspend.
  */
 int coil_offload(coil_fn fn, void *arg, void **result);
 
