@@ -145,8 +145,12 @@ int coil_dump(int fd);
 
 /*
  * coil_dump_request - async-signal-safe: ask every runtime of the process to
- * print its task dump to stderr at the start of its next loop turn. A
- * runtime blocked in io_uring_enter wakes on the signal (EINTR) and prints.
+ * print its task dump to stderr at the start of its next loop turn. Only
+ * the thread the signal is delivered to is interrupted: a runtime blocked
+ * in io_uring_enter on that thread wakes (EINTR) and prints at once; one
+ * blocked on another thread prints when something next wakes its loop
+ * (a completion, a due timer). To dump a given idle runtime at once, send
+ * the signal to its thread (pthread_kill).
  */
 void coil_dump_request(void);
 
