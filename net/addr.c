@@ -82,7 +82,11 @@ int coil__gai_error(int eai, int saved_errno)
 	}
 }
 
-/* Strip "[...]" around an IPv6 literal into @buf; NULL/"" becomes "::". */
+/*
+ * Strip "[...]" around an IPv6 literal into @buf; NULL/"" becomes "::". An
+ * empty "[]" is left as it is, to fail as a name: stripped, it would read
+ * as "::", and a connect there reaches this host.
+ */
 static const char *unbracket(const char *host, char *buf, size_t size)
 {
 	size_t len;
@@ -90,7 +94,8 @@ static const char *unbracket(const char *host, char *buf, size_t size)
 	if (!host || !*host)
 		return "::";
 	len = strlen(host);
-	if (host[0] != '[' || host[len - 1] != ']' || len - 2 >= size)
+	if (len < 3 || host[0] != '[' || host[len - 1] != ']' ||
+	    len - 2 >= size)
 		return host;
 	memcpy(buf, host + 1, len - 2);
 	buf[len - 2] = '\0';

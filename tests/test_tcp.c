@@ -210,6 +210,30 @@ static void test_tcp_connect_unresolvable_name_is_enoname(void **state)
 }
 
 /*
+ * "[]" is no address: it must fail as a bad name, not be taken for "::"
+ * (which connects to this host) - a listener on "::" proves where it went.
+ */
+static void *body_empty_brackets(void *arg)
+{
+	struct coil_listener *l = listen_on("::", NULL);
+	int fd = coil_tcp_connect("[]", (uint16_t)coil_listener_port(l),
+				  MS(1000));
+
+	(void)arg;
+	if (fd >= 0)
+		coil_close(fd);
+	coil_listener_close(l);
+	return PTR(fd);
+}
+
+static void test_tcp_connect_empty_brackets_is_not_this_host(void **state)
+{
+	(void)state;
+	assert_int_equal(INT(test_run(body_empty_brackets, NULL)),
+			 -COIL_ENONAME);
+}
+
+/*
  * A listener with a full accept queue drops further SYNs, so the next
  * connect hangs in SYN_SENT: the per-attempt linked timeout must end it.
  */
@@ -755,6 +779,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_listen_dual_stack_accepts_ipv4_and_ipv6),
 		cmocka_unit_test(test_tcp_accepted_socket_has_nodelay),
 		cmocka_unit_test(test_tcp_connect_closed_port_is_refused),
+		cmocka_unit_test(
+			test_tcp_connect_empty_brackets_is_not_this_host),
 		cmocka_unit_test(test_tcp_connect_by_name_localhost),
 		cmocka_unit_test(test_tcp_connect_unresolvable_name_is_enoname),
 		cmocka_unit_test(test_tcp_connect_times_out_with_linked_timeout),
