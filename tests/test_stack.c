@@ -184,18 +184,56 @@ static void *spawn_deep(void *arg)
 	return NULL;
 }
 
+static void *sleeping_task(void *arg)
+{
+	(void)arg;
+	coil_sleep(MS(10000));
+	return NULL;
+}
+
+/* One frame bigger than the whole 16 KiB stack and its guard page. */
+static __attribute__((noinline)) void *big_frame_task(void *arg)
+{
+	volatile char frame[24000];
+
+	frame[0] = 1; /* the lowest byte: 8 KB below the stack */
+	frame[sizeof(frame) - 1] = 1;
+	(void)arg;
+	return PTR(frame[0] + frame[sizeof(frame) - 1]);
+}
+
+static void *spawn_big_frame(void *arg)
+{
+	struct coil_spawn_opts so = { .stack_size = 16 * 1024,
+				      .name = "deep" };
+	struct coil_stats st;
+	struct coil_task *below, *t;
+
+	(void)arg;
+	coil_stats_get(&st);
+	if (st.guard_pages == 0)
+		_exit(77);
+	/* The slot below is a live task's stack: what a jump would hit. */
+	assert_int_equal(coil_spawn_opts(&below, &so, sleeping_task, NULL), 0);
+	assert_int_equal(coil_spawn_opts(&t, &so, big_frame_task, NULL), 0);
+	coil_join(t, NULL);
+	coil_cancel(below);
+	coil_join(below, NULL);
+	return NULL;
+}
+
 /* Runs in a fresh process (exec'd): no cmocka signal handlers there. */
-static int overflow_child(void)
+static int overflow_child(coil_fn body)
 {
 	struct rlimit no_core = { 0, 0 };
 
 	setrlimit(RLIMIT_CORE, &no_core);
 	signal(SIGSEGV, SIG_DFL);
-	coil_run(spawn_deep, NULL, NULL);
+	coil_run(body, NULL, NULL);
 	return 3; /* the overflow did not kill us */
 }
 
-static void test_stack_overflow_names_the_task(void **state)
+static void check_overflow_child(const char *mode)
 {
 	char out[4096];
 	size_t len = 0;
@@ -203,7 +241,6 @@ static void test_stack_overflow_names_the_task(void **state)
 	int p[2], status;
 	pid_t pid;
 
-	(void)state;
 	if (TEST_ASAN)
 		TEST_SKIP("ASan owns SIGSEGV and the stack layout");
 	assert_int_equal(pipe(p), 0);
@@ -213,7 +250,7 @@ static void test_stack_overflow_names_the_task(void **state)
 		dup2(p[1], STDERR_FILENO);
 		close(p[0]);
 		close(p[1]);
-		execl(self_exe, self_exe, "--overflow-child", (char *)NULL);
+		execl(self_exe, self_exe, mode, (char *)NULL);
 		_exit(4);
 	}
 	close(p[1]);
@@ -232,6 +269,23 @@ static void test_stack_overflow_names_the_task(void **state)
 	assert_int_equal(WTERMSIG(status), SIGSEGV);
 	assert_non_null(strstr(out, "stack overflow in task"));
 	assert_non_null(strstr(out, "deep"));
+}
+
+static void test_stack_overflow_names_the_task(void **state)
+{
+	(void)state;
+	check_overflow_child("--overflow-child");
+}
+
+/*
+ * A frame larger than the guard page would step over it into the stack
+ * below; coil is built with -fstack-clash-protection, whose probes touch
+ * every page of a big frame in order, so the guard still catches it.
+ */
+static void test_stack_frame_larger_than_the_guard_is_caught(void **state)
+{
+	(void)state;
+	check_overflow_child("--big-frame-child");
 }
 
 /*
@@ -422,13 +476,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stack_many_distinct_sizes_can_spawn),
 		cmocka_unit_test(test_stack_guard_pages_can_be_turned_off),
 		cmocka_unit_test(test_stack_overflow_names_the_task),
+		cmocka_unit_test(test_stack_frame_larger_than_the_guard_is_caught),
 		cmocka_unit_test(test_stack_sent_sigsegv_still_kills),
 		cmocka_unit_test(test_stack_spawn_under_memory_limit_fails_cleanly),
 		cmocka_unit_test(test_stack_huge_stack_fits_under_address_space_limit),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0)
-		return overflow_child();
+		return overflow_child(spawn_deep);
+	if (argc > 1 && strcmp(argv[1], "--big-frame-child") == 0)
+		return overflow_child(spawn_big_frame);
 	self_exe = "/proc/self/exe";
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

@@ -42,6 +42,8 @@ struct statx;
 ssize_t coil_read(int fd, void *buf, size_t len, int64_t off);
 ssize_t coil_read_timeout(int fd, void *buf, size_t len, int64_t off,
 			  int64_t timeout_ns);
+/* write(2) semantics: a pipe or socket with no reader raises SIGPIPE unless
+ * it is ignored or blocked; for sockets use coil_send() (MSG_NOSIGNAL). */
 ssize_t coil_write(int fd, const void *buf, size_t len, int64_t off);
 ssize_t coil_write_timeout(int fd, const void *buf, size_t len, int64_t off,
 			   int64_t timeout_ns);

@@ -398,6 +398,8 @@ ssize_t coil_sendto(int fd, const void *buf, size_t len,
  * One datagram (recvmsg with MSG_TRUNC): returns the datagram's full
  * length, with the sender in @from/@fromlen if not NULL. A result larger
  * than @len means the datagram was cut: only @len bytes were stored.
+ * @from must be a whole struct sockaddr_storage (any family fits); unlike
+ * recvfrom(2), *@fromlen is only written, never read as the buffer size.
  */
 ssize_t coil_recvfrom(int fd, void *buf, size_t len,
 		      struct sockaddr_storage *from, socklen_t *fromlen,

@@ -135,7 +135,10 @@ int coil_stats_get(struct coil_stats *out);
 
 /*
  * coil_dump - write one line per live task (id, name, state, what it waits
- * on, stack size and stack high-water mark) to file descriptor @fd.
+ * on, stack size and stack high-water mark) to file descriptor @fd. The
+ * high-water mark is the deepest use of the task's stack slot since it was
+ * mapped: stacks are reused warm, not cleared, so a task on a reused stack
+ * may show what an earlier task used.
  * Call it from a task or from the runtime's thread between turns. Not
  * async-signal-safe: from a signal handler use coil_dump_request().
  * Returns the number of tasks listed, or -EPERM (no runtime on this thread)
