@@ -27,7 +27,7 @@ struct coil_group {
 	unsigned refs;  /* the owner's, plus one per child still running */
 	struct group_child *head, *tail; /* spawn order */
 	int error;     /* first child's failure, 0 while none */
-	bool stopping; /* failed or cancelled: no new children */
+	bool stopping; /* failed, cancelled or joined: no new children */
 };
 
 int coil_group_create(struct coil_group **out)
@@ -158,6 +158,12 @@ int coil_group_join(struct coil_group *g)
 			coil_group_cancel(g);
 	}
 	ret = self->cancelled ? -ECANCELED : timed_out ? -ETIMEDOUT : g->error;
+	/*
+	 * The group is closed now, but a child the join could not collect
+	 * keeps it alive: a spawn from that child must fail, or its task
+	 * would be owned by nobody and never joined.
+	 */
+	g->stopping = true;
 	group_unref(g);
 	return ret;
 }

@@ -352,6 +352,60 @@ static void test_group_join_of_child_joining_parent_keeps_group_alive(
 	run_main(body_uncollected_child, NULL);
 }
 
+/*
+ * A group whose join has returned but that still lives (a child it could
+ * not collect holds it) is closed: a spawn into it must fail, else the new
+ * child's handle is owned by nobody and is never joined.
+ */
+static struct coil_task *closed_parent;
+static int closed_spawn_ret = 1;
+static struct coil_group *closed_group;
+
+static void *late_kid(void *arg)
+{
+	(void)arg;
+	return NULL;
+}
+
+static void *child_joins_then_spawns(void *arg)
+{
+	(void)arg;
+	coil_join(closed_parent, NULL); /* the parent's join has returned */
+	closed_spawn_ret = coil_group_spawn(closed_group, late_kid, NULL);
+	return NULL;
+}
+
+static void *parent_joins_group(void *arg)
+{
+	int *ret = arg;
+
+	if (coil_group_create(&closed_group))
+		return FAILED;
+	if (coil_group_spawn(closed_group, child_joins_then_spawns, NULL))
+		return FAILED;
+	coil_yield(); /* the child now joins us */
+	*ret = coil_group_join(closed_group);
+	return NULL;
+}
+
+static void *body_spawn_into_joined(void *arg)
+{
+	int ret = 1;
+
+	(void)arg;
+	CHECK_EQ(coil_spawn(&closed_parent, parent_joins_group, &ret), 0);
+	CHECK_EQ(coil_sleep(MS(30)), 0);
+	CHECK_EQ(ret, -EDEADLK);
+	CHECK_EQ(closed_spawn_ret, -ECANCELED);
+	return NULL;
+}
+
+static void test_group_spawn_after_join_returned_is_ecanceled(void **state)
+{
+	(void)state;
+	run_main(body_spawn_into_joined, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_group_join_waits_for_child_spawned_during_join),
 		cmocka_unit_test(
 			test_group_join_of_child_joining_parent_keeps_group_alive),
+		cmocka_unit_test(
+			test_group_spawn_after_join_returned_is_ecanceled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,7 +196,8 @@ int coil_group_create(struct coil_group **out);
  * coil_group_spawn - start fn(arg) as a child of @g. A child "fails" when it
  * returns a negative value ((intptr_t)result < 0, e.g. (void *)-EIO): the
  * first failure cancels every other child. Returns 0, -ECANCELED (the group
- * is already failing or cancelled; nothing started), or coil_spawn's errors.
+ * is already failing or cancelled, or - from a child the join could not
+ * collect - joined; nothing started), or coil_spawn's errors.
  */
 int coil_group_spawn(struct coil_group *g, coil_fn fn, void *arg);
 int coil_group_spawn_opts(struct coil_group *g,
