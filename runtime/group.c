@@ -9,6 +9,7 @@
  * frees the group: no handle outlives it.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -69,7 +70,11 @@ static void *child_main(void *arg)
 	intptr_t v = (intptr_t)ret;
 
 	if (v < 0 && !g->error && !g->stopping) {
-		g->error = (int)v;
+		/*
+		 * The join returns an int: a failure below INT_MIN would
+		 * truncate to 0 or a positive value and read as success.
+		 */
+		g->error = v >= INT_MIN ? (int)v : -ERANGE;
 		coil_group_cancel(g);
 	}
 	/* A child the join could not collect may outlive the join. */

@@ -406,6 +406,33 @@ static void test_group_spawn_after_join_returned_is_ecanceled(void **state)
 	run_main(body_spawn_into_joined, NULL);
 }
 
+/* A child's failure below INT_MIN must not read as success (or > 0). */
+static void *kid_fails_wide(void *arg)
+{
+	return PTR(*(intptr_t *)arg);
+}
+
+static void *body_wide_failure(void *arg)
+{
+	static intptr_t v[] = { -((intptr_t)1 << 32), -((intptr_t)1 << 32) + 5 };
+	struct coil_group *g;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(coil_group_create(&g), 0);
+		CHECK_EQ(coil_group_spawn(g, kid_fails_wide, &v[i]), 0);
+		CHECK(coil_group_join(g) < 0);
+	}
+	return NULL;
+}
+
+static void test_group_failure_below_int_min_is_negative(void **state)
+{
+	(void)state;
+	run_main(body_wide_failure, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +448,7 @@ int main(void)
 			test_group_join_of_child_joining_parent_keeps_group_alive),
 		cmocka_unit_test(
 			test_group_spawn_after_join_returned_is_ecanceled),
+		cmocka_unit_test(test_group_failure_below_int_min_is_negative),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,7 +195,8 @@ int coil_group_create(struct coil_group **out);
 /*
  * coil_group_spawn - start fn(arg) as a child of @g. A child "fails" when it
  * returns a negative value ((intptr_t)result < 0, e.g. (void *)-EIO): the
- * first failure cancels every other child. Returns 0, -ECANCELED (the group
+ * first failure cancels every other child (one below INT_MIN is reported
+ * as -ERANGE). Returns 0, -ECANCELED (the group
  * is already failing or cancelled, or - from a child the join could not
  * collect - joined; nothing started), or coil_spawn's errors.
  */
