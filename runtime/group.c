@@ -69,12 +69,18 @@ static void *child_main(void *arg)
 	void *ret = c->fn(c->arg);
 	intptr_t v = (intptr_t)ret;
 
-	if (v < 0 && !g->error && !g->stopping) {
+	/*
+	 * Not gated on g->error: the join sets it, without stopping the
+	 * group, for a child it could not collect, and a failure after
+	 * that must still cancel the siblings the join waits for.
+	 */
+	if (v < 0 && !g->stopping) {
 		/*
 		 * The join returns an int: a failure below INT_MIN would
 		 * truncate to 0 or a positive value and read as success.
 		 */
-		g->error = v >= INT_MIN ? (int)v : -ERANGE;
+		if (!g->error)
+			g->error = v >= INT_MIN ? (int)v : -ERANGE;
 		coil_group_cancel(g);
 	}
 	/* A child the join could not collect may outlive the join. */

@@ -433,6 +433,63 @@ static void test_group_failure_below_int_min_is_negative(void **state)
 	run_main(body_wide_failure, NULL);
 }
 
+/*
+ * After the join met a child it could not collect (-EDEADLK), a later
+ * child failure must still cancel the siblings: the join waits for them.
+ */
+static struct coil_task *deadlk_parent;
+static struct kid deadlk_kids[2];
+
+static void *child_joins_deadlk_parent(void *arg)
+{
+	(void)arg;
+	coil_join(deadlk_parent, NULL);
+	return NULL;
+}
+
+static void *parent_group_with_deadlk(void *arg)
+{
+	struct coil_group *g;
+	int *ret = arg;
+
+	kids_init(deadlk_kids, 2, LONG_SLEEP);
+	deadlk_kids[1].sleep_ns = MS(5);
+	deadlk_kids[1].fail_with = -EIO;
+	if (coil_group_create(&g))
+		return FAILED;
+	if (coil_group_spawn(g, child_joins_deadlk_parent, NULL) ||
+	    coil_group_spawn(g, kid_main, &deadlk_kids[0]) ||
+	    coil_group_spawn(g, kid_main, &deadlk_kids[1]))
+		return FAILED;
+	coil_yield(); /* the first child now joins us */
+	*ret = coil_group_join(g);
+	return NULL;
+}
+
+static void *body_failure_after_deadlk(void *arg)
+{
+	uint64_t start = coil_now();
+	int ret = 1;
+
+	(void)arg;
+	CHECK_EQ(coil_spawn(&deadlk_parent, parent_group_with_deadlk, &ret),
+		 0);
+	while (ret == 1 && elapsed_ns(start) < 2 * LONG_SLEEP)
+		CHECK_EQ(coil_sleep(MS(5)), 0);
+	CHECK(elapsed_ns(start) < MS(1000));
+	CHECK_EQ(ret, -EDEADLK);
+	CHECK_EQ(deadlk_kids[0].sleep_ret, -ECANCELED);
+	CHECK_EQ(coil_sleep(MS(5)), 0); /* the uncollected child ends */
+	return NULL;
+}
+
+static void test_group_failure_after_uncollectable_child_cancels_siblings(
+	void **state)
+{
+	(void)state;
+	run_main(body_failure_after_deadlk, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +506,8 @@ int main(void)
 		cmocka_unit_test(
 			test_group_spawn_after_join_returned_is_ecanceled),
 		cmocka_unit_test(test_group_failure_below_int_min_is_negative),
+		cmocka_unit_test(
+			test_group_failure_after_uncollectable_child_cancels_siblings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
