@@ -10,6 +10,7 @@
  * removes tasks that are still waiting (coil_cancel acts on WAITING tasks).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -283,6 +284,9 @@ static int sem_release_local(struct coil_sem *s)
 		return 0;
 	if (s->max && s->value >= s->max)
 		return -EOVERFLOW;
+	/* Unbounded still has the type's bound: wrapping loses every permit. */
+	if (s->value == UINT_MAX)
+		return -EOVERFLOW;
 	s->value++;
 	return 0;
 }
@@ -298,7 +302,7 @@ static void sem_msg_run(struct coil_rt *rt, struct coil__msg *m)
 
 	if (sem_release_local(sm->s) == -EOVERFLOW)
 		coil__log(rt, "coil: coil_sem_release from another thread "
-			  "overflowed a bounded semaphore; ignored");
+			  "overflowed a semaphore; ignored");
 	free(sm);
 }
 

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -334,6 +335,26 @@ static void test_sem_bounded_release_past_max_is_eoverflow(void **state)
 {
 	(void)state;
 	run_main(body_sem_bounded, NULL);
+}
+
+static void *body_sem_unbounded_at_uint_max(void *arg)
+{
+	struct coil_sem *s;
+
+	(void)arg;
+	CHECK_EQ(coil_sem_create(&s, UINT_MAX, 0), 0);
+	/* One more would wrap the count to 0 and lose every permit. */
+	CHECK_EQ(coil_sem_release(s), -EOVERFLOW);
+	CHECK_EQ(coil_sem_try_acquire(s), 0);
+	CHECK_EQ(coil_sem_release(s), 0);
+	CHECK_EQ(coil_sem_destroy(s), 0);
+	return NULL;
+}
+
+static void test_sem_unbounded_release_at_uint_max_is_eoverflow(void **state)
+{
+	(void)state;
+	run_main(body_sem_unbounded_at_uint_max, NULL);
 }
 
 static void *body_sem_bounded_waiter(void *arg)
@@ -845,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_sem_acquire_suspends_until_release),
 		cmocka_unit_test(test_sem_acquire_timeout_is_etimedout),
 		cmocka_unit_test(test_sem_bounded_release_past_max_is_eoverflow),
+		cmocka_unit_test(
+			test_sem_unbounded_release_at_uint_max_is_eoverflow),
 		cmocka_unit_test(test_sem_bounded_release_to_waiter_is_not_overflow),
 		cmocka_unit_test(test_sem_release_hands_off_in_fifo_order),
 		cmocka_unit_test(test_sem_newcomer_does_not_barge),
