@@ -420,7 +420,8 @@ int coil_queue_get(struct coil_queue *q, void **item)
 
 int coil_queue_task_done(struct coil_queue *q)
 {
-	if (!q)
+	/* Owner-only: the count and the joiners are not synchronised. */
+	if (!q || q->rt != coil__tls_rt)
 		return -EINVAL;
 	if (!q->unfinished)
 		return -EINVAL;

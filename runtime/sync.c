@@ -246,7 +246,8 @@ int coil_sem_destroy(struct coil_sem *s)
 
 int coil_sem_try_acquire(struct coil_sem *s)
 {
-	if (!s)
+	/* Owner-only: a count changed from another thread is a data race. */
+	if (!s || s->rt != coil__tls_rt)
 		return -EINVAL;
 	if (!s->value)
 		return -EAGAIN;
@@ -358,7 +359,8 @@ int coil_mutex_trylock(struct coil_mutex *m)
 
 	if (!self)
 		return -EPERM;
-	if (!m)
+	/* As coil_mutex_lock(): a task of another runtime may not own it. */
+	if (!m || m->rt != self->rt)
 		return -EINVAL;
 	if (m->owner)
 		return -EBUSY;
@@ -480,7 +482,8 @@ int coil_cond_notify(struct coil_cond *c, unsigned n)
 {
 	int woken = 0;
 
-	if (!c)
+	/* Owner-only: waking another runtime's tasks would race its loop. */
+	if (!c || c->rt != coil__tls_rt)
 		return -EINVAL;
 	while (n-- && coil__wq_wake_one(&c->waiters, 0))
 		woken++;
@@ -489,7 +492,7 @@ int coil_cond_notify(struct coil_cond *c, unsigned n)
 
 int coil_cond_notify_all(struct coil_cond *c)
 {
-	if (!c)
+	if (!c || c->rt != coil__tls_rt)
 		return -EINVAL;
 	return (int)coil__wq_wake_all(&c->waiters, 0);
 }

@@ -549,6 +549,83 @@ static void test_remote_destroy_applies_a_set_that_returned(void **state)
 	run_main(body_destroy_after_remote_set, NULL);
 }
 
+/* ------------------------------------- owner-only calls from afar */
+
+/*
+ * Only put, close, event set and sem release may come from another
+ * thread. The other calls on owner-only state must refuse a task of
+ * another runtime (-EINVAL, as the waiting calls do) and change nothing:
+ * a trylock from there used to make that task the owner, a try_acquire
+ * or task_done changed counts without any synchronisation.
+ */
+struct foreign {
+	struct coil_mutex *m;
+	struct coil_sem *s;
+	struct coil_cond *c;
+	struct coil_queue *q;
+	int trylock, try_acquire, notify, notify_all, task_done;
+	int run_ret;
+};
+
+static void *foreign_main(void *arg)
+{
+	struct foreign *f = arg;
+
+	f->trylock = coil_mutex_trylock(f->m);
+	f->try_acquire = coil_sem_try_acquire(f->s);
+	f->notify = coil_cond_notify(f->c, 1);
+	f->notify_all = coil_cond_notify_all(f->c);
+	f->task_done = coil_queue_task_done(f->q);
+	return NULL;
+}
+
+static void *foreign_thread(void *arg)
+{
+	struct foreign *f = arg;
+
+	f->run_ret = coil_run(foreign_main, f, NULL);
+	return NULL;
+}
+
+static void *body_foreign_owner_only_calls(void *arg)
+{
+	struct foreign f;
+	pthread_t tid;
+
+	(void)arg;
+	memset(&f, 0, sizeof(f));
+	CHECK_EQ(coil_mutex_create(&f.m), 0);
+	CHECK_EQ(coil_sem_create(&f.s, 1, 0), 0);
+	CHECK_EQ(coil_cond_create(&f.c), 0);
+	CHECK_EQ(coil_queue_create(&f.q, 0), 0);
+	CHECK_EQ(coil_queue_put(f.q, PTR(1)), 0); /* one unfinished item */
+	CHECK_EQ(pthread_create(&tid, NULL, foreign_thread, &f), 0);
+	CHECK_EQ(pthread_join(tid, NULL), 0);
+	CHECK_EQ(f.run_ret, 0);
+	CHECK_EQ(f.trylock, -EINVAL);
+	CHECK_EQ(f.try_acquire, -EINVAL);
+	CHECK_EQ(f.notify, -EINVAL);
+	CHECK_EQ(f.notify_all, -EINVAL);
+	CHECK_EQ(f.task_done, -EINVAL);
+	/* Nothing changed: the mutex is free, the permit and item are here. */
+	CHECK_EQ(coil_mutex_trylock(f.m), 0);
+	CHECK_EQ(coil_mutex_unlock(f.m), 0);
+	CHECK_EQ(coil_sem_try_acquire(f.s), 0);
+	CHECK_EQ(coil_queue_task_done(f.q), 0);
+	CHECK_EQ(coil_mutex_destroy(f.m), 0);
+	CHECK_EQ(coil_sem_destroy(f.s), 0);
+	CHECK_EQ(coil_cond_destroy(f.c), 0);
+	CHECK_EQ(coil_queue_destroy(f.q), 0);
+	return NULL;
+}
+
+static void test_remote_owner_only_calls_from_another_runtime_are_einval(
+	void **state)
+{
+	(void)state;
+	run_main(body_foreign_owner_only_calls, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +640,8 @@ int main(void)
 		cmocka_unit_test(test_remote_runtime_ends_right_after_last_put),
 		cmocka_unit_test(test_remote_wakeup_reaped_after_woken_runtime_ended),
 		cmocka_unit_test(test_remote_destroy_applies_a_set_that_returned),
+		cmocka_unit_test(
+			test_remote_owner_only_calls_from_another_runtime_are_einval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,7 +87,8 @@ int coil_queue_try_get(struct coil_queue *q, void **item);
 
 /*
  * coil_queue_task_done - mark one item got earlier as processed.
- * Returns 0, or -EINVAL if called more times than items were put.
+ * Returns 0, or -EINVAL if called more times than items were put (or not
+ * on @q's runtime).
  */
 int coil_queue_task_done(struct coil_queue *q);
 
@@ -138,7 +139,7 @@ int coil_sem_destroy(struct coil_sem *s);
 /* Take a permit, suspending while there is none: 0, -ECANCELED, -ETIMEDOUT. */
 int coil_sem_acquire(struct coil_sem *s);
 int coil_sem_acquire_timeout(struct coil_sem *s, int64_t timeout_ns);
-/* 0 or -EAGAIN. */
+/* 0 or -EAGAIN; -EINVAL (NULL, or not called on @s's runtime). */
 int coil_sem_try_acquire(struct coil_sem *s);
 /*
  * Return a permit (handed straight to the oldest waiter, if any). Any
@@ -162,7 +163,7 @@ int coil_mutex_destroy(struct coil_mutex *m);
  */
 int coil_mutex_lock(struct coil_mutex *m);
 int coil_mutex_lock_timeout(struct coil_mutex *m, int64_t timeout_ns);
-/* 0 or -EBUSY. */
+/* 0 or -EBUSY; -EINVAL (NULL, or @m belongs to another runtime). */
 int coil_mutex_trylock(struct coil_mutex *m);
 /* 0, or -EPERM (the caller does not hold it). */
 int coil_mutex_unlock(struct coil_mutex *m);
@@ -181,7 +182,10 @@ int coil_cond_destroy(struct coil_cond *c);
 int coil_cond_wait(struct coil_cond *c, struct coil_mutex *m);
 int coil_cond_wait_timeout(struct coil_cond *c, struct coil_mutex *m,
 			   int64_t timeout_ns);
-/* Wake up to @n waiters (oldest first). Returns how many were woken. */
+/*
+ * Wake up to @n waiters (oldest first). Returns how many were woken, or
+ * -EINVAL (NULL, or not called on @c's runtime).
+ */
 int coil_cond_notify(struct coil_cond *c, unsigned n);
 int coil_cond_notify_all(struct coil_cond *c);
 
