@@ -33,9 +33,12 @@ struct coil_group {
 
 int coil_group_create(struct coil_group **out)
 {
+	struct coil_group *g;
 	int err;
-	struct coil_group *g = coil__owned_alloc(sizeof(*g), &err);
 
+	if (!out)
+		return -EINVAL;
+	g = coil__owned_alloc(sizeof(*g), &err);
 	if (g) {
 		g->refs = 1;
 		*out = g;

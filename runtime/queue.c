@@ -48,6 +48,8 @@ int coil_queue_create(struct coil_queue **out, size_t capacity)
 	struct coil_rt *rt = coil__tls_rt;
 	struct coil_queue *q;
 
+	if (!out)
+		return -EINVAL;
 	if (!rt || !rt->current)
 		return -EPERM;
 	q = calloc(1, sizeof(*q));

@@ -103,9 +103,12 @@ struct coil_event {
 
 int coil_event_create(struct coil_event **out)
 {
+	struct coil_event *ev;
 	int err;
-	struct coil_event *ev = coil__owned_alloc(sizeof(*ev), &err);
 
+	if (!out)
+		return -EINVAL;
+	ev = coil__owned_alloc(sizeof(*ev), &err);
 	if (ev)
 		*out = ev;
 	return err;
@@ -222,7 +225,7 @@ int coil_sem_create(struct coil_sem **out, unsigned initial, unsigned max)
 	struct coil_sem *s;
 	int err;
 
-	if (max && initial > max)
+	if (!out || (max && initial > max))
 		return -EINVAL;
 	s = coil__owned_alloc(sizeof(*s), &err);
 	if (!s)
@@ -335,9 +338,12 @@ struct coil_mutex {
 
 int coil_mutex_create(struct coil_mutex **out)
 {
+	struct coil_mutex *m;
 	int err;
-	struct coil_mutex *m = coil__owned_alloc(sizeof(*m), &err);
 
+	if (!out)
+		return -EINVAL;
+	m = coil__owned_alloc(sizeof(*m), &err);
 	if (m)
 		*out = m;
 	return err;
@@ -432,9 +438,12 @@ struct coil_cond {
 
 int coil_cond_create(struct coil_cond **out)
 {
+	struct coil_cond *c;
 	int err;
-	struct coil_cond *c = coil__owned_alloc(sizeof(*c), &err);
 
+	if (!out)
+		return -EINVAL;
+	c = coil__owned_alloc(sizeof(*c), &err);
 	if (c)
 		*out = c;
 	return err;

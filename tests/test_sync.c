@@ -91,6 +91,25 @@ static void *event_waiter(void *arg)
 	return NULL;
 }
 
+/* Bad input is an error code, never a crash: every constructor, NULL @out. */
+static void *body_create_null_out(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(coil_queue_create(NULL, 1), -EINVAL);
+	CHECK_EQ(coil_event_create(NULL), -EINVAL);
+	CHECK_EQ(coil_sem_create(NULL, 0, 0), -EINVAL);
+	CHECK_EQ(coil_mutex_create(NULL), -EINVAL);
+	CHECK_EQ(coil_cond_create(NULL), -EINVAL);
+	CHECK_EQ(coil_group_create(NULL), -EINVAL);
+	return NULL;
+}
+
+static void test_sync_constructors_refuse_a_null_out_pointer(void **state)
+{
+	(void)state;
+	run_main(body_create_null_out, NULL);
+}
+
 static void *body_event_wait(void *arg)
 {
 	struct coil_event *ev;
@@ -857,6 +876,7 @@ static void test_cond_cancelled_waiter_returns_holding_mutex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sync_constructors_refuse_a_null_out_pointer),
 		cmocka_unit_test(test_event_wait_returns_once_set),
 		cmocka_unit_test(test_event_set_wakes_all_waiters),
 		cmocka_unit_test(test_event_clear_makes_wait_block),

@@ -28,7 +28,9 @@
  * (a queue's items with them), and any later call on the object is a use
  * after free.
  *
- * All calls return -EPERM when called outside a coil task, unless noted.
+ * Creating an object and every call that may suspend return -EPERM outside
+ * a coil task; the calls that never suspend also work on the owner's
+ * thread between tasks. Constructors return -EINVAL for a NULL @out.
  */
 #ifndef COIL_SYNC_H
 #define COIL_SYNC_H
@@ -64,14 +66,19 @@ int coil_queue_destroy(struct coil_queue *q);
 /*
  * coil_queue_put - append @item, suspending while the queue is full.
  * Returns 0, -EPIPE (closed; at once, even for waiting putters), -ECANCELED,
- * -ETIMEDOUT. From another thread it never suspends: the item is handed to
- * the owner in order and 0 is returned (it waits there for room if the queue
- * is full), or -EPIPE if the queue is already closed, -ENOMEM.
+ * -ETIMEDOUT, -ENOMEM (an unbounded queue's buffer could not grow). From
+ * another thread it never suspends: the item is handed to the owner in order
+ * and 0 is returned (it waits there for room if the queue is full), or
+ * -EPIPE if the queue is already closed, -ENOMEM.
  */
 int coil_queue_put(struct coil_queue *q, void *item);
 int coil_queue_put_timeout(struct coil_queue *q, void *item,
 			   int64_t timeout_ns);
-/* Append without waiting: 0, -EAGAIN (full), -EPIPE. */
+/*
+ * Append without waiting: 0, -EAGAIN (full), -EPIPE, -ENOMEM. From another
+ * thread fullness cannot be known when the call returns: it behaves as
+ * coil_queue_put() from afar (0, and the item waits there for room).
+ */
 int coil_queue_try_put(struct coil_queue *q, void *item);
 
 /*
@@ -154,6 +161,11 @@ int coil_sem_release(struct coil_sem *s);
 
 struct coil_mutex;
 
+/*
+ * A mutex for tasks. Like a non-robust pthread mutex, one whose owner ends
+ * without unlocking stays locked: its waiters wait until their timeout, or
+ * until coil_run() reports the deadlock.
+ */
 int coil_mutex_create(struct coil_mutex **out);
 int coil_mutex_destroy(struct coil_mutex *m);
 /*
