@@ -607,10 +607,10 @@ int main(int argc, char **argv)
 	struct bench_side cap1 = { .n = 0 }, cap1024 = { .n = 0 };
 
 	if (argc > 1)
-		items = strtoull(argv[1], NULL, 10);
+		items = bench_parse_count("queue", argv[1], 1ull << 40);
 	if (argc > 2)
-		reps = atoi(argv[2]);
-	if (!items || reps < 1 || reps > MAX_REPS) {
+		reps = (int)bench_parse_count("queue", argv[2], MAX_REPS);
+	if (reps < 1 || reps > MAX_REPS) {
 		fprintf(stderr, "usage: queue [ITEMS] [REPS <= %d]\n",
 			MAX_REPS);
 		return 2;
