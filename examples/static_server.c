@@ -4,7 +4,7 @@
  * file is opened with coil_openat() relative to the directory, described
  * with coil_statx() and sent with coil_http_res_sendfile() (splice through
  * a pipe: the bytes never enter user memory). Supports HEAD,
- * If-Modified-Since (304) and single byte ranges (206, 416).
+ * If-Modified-Since (304), single byte ranges (206, 416) and If-Range.
  *
  *   static_server [-p PORT] [-H HOST] DIR
  *
@@ -196,6 +196,21 @@ static int parse_range(const char *v, size_t n, uint64_t size,
 	return 1;
 }
 
+/*
+ * Does a Range field still apply? RFC 9110 13.1.5: with an If-Range, only
+ * while its validator matches the file; otherwise the whole file is sent,
+ * so that a client resuming a download never gets a piece of a newer
+ * version. This server sends no entity tag: only a date exactly equal to
+ * Last-Modified matches.
+ */
+static bool if_range_holds(struct coil_http_req *req, time_t mtime)
+{
+	size_t n;
+	const char *v = coil_http_req_header(req, "If-Range", &n);
+
+	return !v || parse_date(v, n) == mtime;
+}
+
 /* ------------------------------------------------------------- serving */
 
 static int simple(struct coil_http_res *res, int status, const char *body)
@@ -294,7 +309,7 @@ static int send_file(struct coil_http_req *req, struct coil_http_res *res,
 		return coil_http_res_send(res, NULL, 0);
 	}
 	v = coil_http_req_header(req, "Range", &n);
-	if (v)
+	if (v && if_range_holds(req, (time_t)st->stx_mtime.tv_sec))
 		r = parse_range(v, n, size, &first, &last);
 	if (r < 0) {
 		snprintf(cr, sizeof(cr), "bytes */%llu",

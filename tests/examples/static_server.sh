@@ -4,8 +4,8 @@
 # tests/examples/static_server.sh STATIC_SERVER - the example file server
 # end to end over loopback: a whole file (bytes compared), index.html for
 # "/", HEAD, a byte range (206), an unsatisfiable range (416),
-# If-Modified-Since (304), a missing file (404), ".." and absolute paths
-# refused (400), a symlink out of the directory refused (403), and exit 0
+# If-Modified-Since (304), If-Range (the range only while it matches), a
+# missing file (404), ".." and absolute paths refused (400), a symlink out of the directory refused (403), and exit 0
 # on SIGTERM. Exit 77 (skip) where io_uring is refused.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -67,6 +67,15 @@ r, b = req("GET", "/out/secret.txt")
 assert r.status == 403 and b"secret" not in b, ("symlink out", r.status)
 r, b = req("GET", "/in.txt")
 assert r.status == 200 and b == b"inside\n", ("inside", r.status)
+# If-Range (RFC 9110 13.1.5): the range is served only while the
+# validator matches Last-Modified; a stale date or an entity tag (this
+# server has none) gets the whole file, never a piece of a newer one.
+lm = email.utils.formatdate(mtime, usegmt=True)
+r, b = req("GET", "/blob.bin", {"Range": "bytes=0-9", "If-Range": lm})
+assert r.status == 206 and b == blob[:10], ("if-range match", r.status)
+for ir in (email.utils.formatdate(mtime - 3600, usegmt=True), '"x"'):
+    r, b = req("GET", "/blob.bin", {"Range": "bytes=0-9", "If-Range": ir})
+    assert r.status == 200 and b == blob, ("if-range stale", ir, r.status)
 # Keep-alive: several requests on one connection.
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 for _ in range(3):
@@ -74,7 +83,7 @@ for _ in range(3):
     r = c.getresponse()
     assert r.status == 200 and r.read() == b"<h1>index</h1>\n"
 c.close()
-print("static_server: 14 checks passed")
+print("static_server: 17 checks passed")
 PY
 
 stop_server "$out"
