@@ -23,6 +23,7 @@
  * SIGTERM after the server has closed every connection.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -169,10 +170,13 @@ static int parse_range(const char *v, size_t n, uint64_t size,
 	buf[n - 6] = '\0';
 	if (strchr(buf, ','))
 		return 0;
+	/* Digits only: strtoull would also take a sign or leading spaces. */
 	p = buf;
 	if (*p == '-') { /* the last N bytes */
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
 		b = strtoull(p + 1, &e, 10);
-		if (e == p + 1 || *e)
+		if (*e)
 			return 0;
 		if (!b || !size)
 			return -1;
@@ -180,12 +184,16 @@ static int parse_range(const char *v, size_t n, uint64_t size,
 		*last = size - 1;
 		return 1;
 	}
+	if (!isdigit((unsigned char)*p))
+		return 0;
 	a = strtoull(p, &e, 10);
-	if (e == p || *e != '-')
+	if (*e != '-')
 		return 0;
 	p = e + 1;
+	if (*p && !isdigit((unsigned char)*p))
+		return 0;
 	b = *p ? strtoull(p, &e, 10) : size - 1;
-	if (*p && (e == p || *e))
+	if (*p && *e)
 		return 0;
 	if (a >= size)
 		return -1;

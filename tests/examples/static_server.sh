@@ -67,6 +67,11 @@ r, b = req("GET", "/out/secret.txt")
 assert r.status == 403 and b"secret" not in b, ("symlink out", r.status)
 r, b = req("GET", "/in.txt")
 assert r.status == 200 and b == b"inside\n", ("inside", r.status)
+# Not a valid byte-range-spec (RFC 9110 14.1.1: digits only): ignored,
+# the whole file, rather than read as a signed or spaced number.
+for rg in ("bytes=0--5", "bytes=+0-9", "bytes= 0-9", "bytes=-+5", "bytes=0-+9"):
+    r, b = req("GET", "/blob.bin", {"Range": rg})
+    assert r.status == 200 and b == blob, ("bad range", rg, r.status)
 # If-Range (RFC 9110 13.1.5): the range is served only while the
 # validator matches Last-Modified; a stale date or an entity tag (this
 # server has none) gets the whole file, never a piece of a newer one.
@@ -83,7 +88,7 @@ for _ in range(3):
     r = c.getresponse()
     assert r.status == 200 and r.read() == b"<h1>index</h1>\n"
 c.close()
-print("static_server: 17 checks passed")
+print("static_server: 22 checks passed")
 PY
 
 stop_server "$out"
