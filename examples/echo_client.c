@@ -18,6 +18,8 @@
 
 #include <coil.h>
 
+#include "num_arg.h"
+
 #define MAX_SIZE (1 << 20) /* bytes per message */
 
 struct opts {
@@ -131,8 +133,12 @@ static void *amain(void *arg)
 	for (i = 0; i < o->conns; i++) {
 		cl[i].o = o;
 		cl[i].lat = malloc((size_t)o->msgs * sizeof(uint64_t));
-		if (!cl[i].lat || coil_spawn(&t[i], client, &cl[i]) < 0)
+		if (!cl[i].lat || coil_spawn(&t[i], client, &cl[i]) < 0) {
+			fprintf(stderr, "echo_client: out of memory for %d "
+				"connections of %ld messages\n", o->conns,
+				o->msgs);
 			return (void *)1;
+		}
 	}
 	start = coil_now();
 	coil_gather(t, (size_t)o->conns, NULL, NULL);
@@ -157,16 +163,28 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "H:p:c:n:s:")) != -1) {
 		switch (c) {
 		case 'H': o.host = optarg; break;
-		case 'p': o.port = (uint16_t)atoi(optarg); break;
-		case 'c': o.conns = atoi(optarg); break;
-		case 'n': o.msgs = atol(optarg); break;
-		case 's': o.size = strtoul(optarg, NULL, 10); break;
+		case 'p':
+			o.port = (uint16_t)num_arg("echo_client", "-p", optarg,
+						   1, 65535);
+			break;
+		case 'c':
+			o.conns = (int)num_arg("echo_client", "-c", optarg, 1,
+					       65536);
+			break;
+		case 'n':
+			o.msgs = (long)num_arg("echo_client", "-n", optarg, 1,
+					       1L << 30);
+			break;
+		case 's':
+			o.size = (size_t)num_arg("echo_client", "-s", optarg,
+						 sizeof(long), MAX_SIZE);
+			break;
 		default:
-			fprintf(stderr, "usage: echo_client [-H HOST] [-p PORT] "
-				"[-c CONNS] [-n MSGS] [-s SIZE]\n");
-			return 2;
+			goto usage;
 		}
 	}
+	if (optind != argc)
+		goto usage;
 	/*
 	 * A round trip sends the whole message before reading its echo: one
 	 * larger than what the two sockets' buffers hold would leave client
@@ -184,4 +202,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	return failed ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: echo_client [-H HOST] [-p PORT] [-c CONNS] "
+		"[-n MSGS] [-s SIZE]\n");
+	return 2;
 }

@@ -37,6 +37,7 @@
 
 #include <coil.h>
 
+#include "num_arg.h"
 #include "shutdown_signal.h"
 
 struct server {
@@ -254,17 +255,33 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->srv.multishot = true;
 	while ((c = getopt(argc, argv, "p:H:m:g:")) != -1) {
 		switch (c) {
-		case 'p': a->port = (uint16_t)atoi(optarg); break;
+		case 'p':
+			a->port = (uint16_t)num_arg("echo_server", "-p", optarg,
+						    0, 65535);
+			break;
 		case 'H': a->host = optarg; break;
-		case 'm': a->srv.multishot = !strcmp(optarg, "multishot"); break;
-		case 'g': a->srv.grace_ms = strtoull(optarg, NULL, 10); break;
+		case 'm':
+			if (strcmp(optarg, "multishot") &&
+			    strcmp(optarg, "recv"))
+				goto usage;
+			a->srv.multishot = !strcmp(optarg, "multishot");
+			break;
+		case 'g':
+			/* Kept under 2^63 ns once multiplied. */
+			a->srv.grace_ms = (uint64_t)num_arg("echo_server", "-g",
+							    optarg, 0,
+							    INT64_MAX / 1000000);
+			break;
 		default:
-			fprintf(stderr, "usage: echo_server [-p PORT] [-H HOST] "
-				"[-m recv|multishot] [-g GRACE_MS]\n");
-			return -1;
+			goto usage;
 		}
 	}
-	return 0;
+	if (optind == argc)
+		return 0;
+usage:
+	fprintf(stderr, "usage: echo_server [-p PORT] [-H HOST] "
+		"[-m recv|multishot] [-g GRACE_MS]\n");
+	return -1;
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,7 @@
 #include <coil.h>
 #include <coil/http_server.h>
 
+#include "num_arg.h"
 #include "shutdown_signal.h"
 
 static const char hello[] = "Hello, world!\n";
@@ -96,15 +97,18 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "p:H:n")) != -1) {
 		switch (c) {
-		case 'p': a.port = (uint16_t)atoi(optarg); break;
+		case 'p':
+			a.port = (uint16_t)num_arg("http_hello", "-p", optarg, 0,
+						   65535);
+			break;
 		case 'H': a.host = optarg; break;
 		case 'n': a.like_nginx = true; break;
 		default:
-			fprintf(stderr, "usage: http_hello [-p PORT] [-H HOST] "
-				"[-n]\n");
-			return 2;
+			goto usage;
 		}
 	}
+	if (optind != argc)
+		goto usage;
 	/* "nginx/1.22.1" is what Debian 12's nginx sends: the same length. */
 	a.opts.server_name = a.like_nginx ? "coil/0.1.0.0" : "coil";
 	a.sfd = shutdown_signalfd("http_hello");
@@ -117,4 +121,7 @@ int main(int argc, char **argv)
 		return err == -ENOSYS || err == -EPERM ? 77 : 1;
 	}
 	return failed ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: http_hello [-p PORT] [-H HOST] [-n]\n");
+	return 2;
 }

@@ -41,6 +41,7 @@
 #include <coil.h>
 #include <coil/http_server.h>
 
+#include "num_arg.h"
 #include "shutdown_signal.h"
 
 #define MAX_PATH 1024
@@ -420,7 +421,10 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "p:H:")) != -1) {
 		switch (c) {
-		case 'p': a.port = (uint16_t)atoi(optarg); break;
+		case 'p':
+			a.port = (uint16_t)num_arg("static_server", "-p", optarg,
+						   0, 65535);
+			break;
 		case 'H': a.host = optarg; break;
 		default: goto usage;
 		}

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include <coil.h>
 
+#include "num_arg.h"
 #include "shutdown_signal.h"
 
 static void *server(void *arg)
@@ -128,15 +130,21 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "p:n:s")) != -1) {
 		switch (c) {
-		case 'p': a.port = (uint16_t)atoi(optarg); break;
-		case 'n': a.count = atoi(optarg); break;
+		case 'p':
+			a.port = (uint16_t)num_arg("udp_echo", "-p", optarg, 0,
+						   65535);
+			break;
+		case 'n':
+			a.count = (int)num_arg("udp_echo", "-n", optarg, 0,
+					       INT_MAX);
+			break;
 		case 's': a.serve_only = true; break;
 		default:
-			fprintf(stderr, "usage: udp_echo [-p PORT] [-n COUNT] "
-				"[-s]\n");
-			return 2;
+			goto usage;
 		}
 	}
+	if (optind != argc)
+		goto usage;
 	if (a.serve_only && (a.sfd = shutdown_signalfd("udp_echo")) < 0)
 		return 1;
 	err = coil_run(amain, &a, &failed);
@@ -145,4 +153,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	return failed ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: udp_echo [-p PORT] [-n COUNT] [-s]\n");
+	return 2;
 }

@@ -23,6 +23,7 @@
 
 #include <coil.h>
 
+#include "num_arg.h"
 #include "shutdown_signal.h"
 
 static void *serve(void *arg)
@@ -153,7 +154,10 @@ int main(int argc, char **argv)
 			}
 			snprintf(a.path, sizeof(a.path), "%s", optarg);
 			break;
-		case 'c': a.clients = atoi(optarg); break;
+		case 'c':
+			a.clients = (int)num_arg("unix_echo", "-c", optarg, 1,
+						 64);
+			break;
 		case 's': a.serve_only = true; break;
 		default:
 			fprintf(stderr, "usage: unix_echo [-P PATH] [-c CLIENTS] "

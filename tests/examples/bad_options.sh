@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/examples/bad_options.sh BUILD_EXAMPLES_DIR - every example that takes
+# numbers in its options refuses a malformed or out-of-range one with exit
+# status 2 and a line on stderr, before it listens or connects anywhere:
+# "-p 70000" once wrapped to port 4464, "-p x" read as port 0, "-n 3x" as 3.
+set -euo pipefail
+
+bin=$1
+fails=0
+
+# refuse ARGS... - the example must exit 2 within 5 s, saying something.
+refuse() {
+	local rc=0 err
+	err=$(timeout 5 "$bin/$1" "${@:2}" 2>&1 >/dev/null </dev/null) || rc=$?
+	if ((rc != 2)) || [[ -z $err ]]; then
+		echo "FAIL: $* exited $rc (want 2 and a message): $err" >&2
+		fails=$((fails + 1))
+	fi
+}
+
+for p in 70000 -1 x 80x ''; do
+	refuse echo_client -p "$p" -c 1 -n 1
+	refuse echo_server -H 127.0.0.1 -p "$p"
+	refuse http_hello -H 127.0.0.1 -p "$p"
+	refuse static_server -H 127.0.0.1 -p "$p" .
+	refuse udp_echo -p "$p" -n 1
+done
+refuse echo_client -c 2x -n 1
+refuse echo_client -n 1e3
+refuse echo_client -n 99999999999999999999
+refuse echo_client -s 128k
+refuse echo_client -p 7000 stray-operand
+refuse echo_server -H 127.0.0.1 -g 5s
+refuse echo_server -H 127.0.0.1 -m epoll
+refuse echo_server -H 127.0.0.1 stray-operand
+refuse http_hello -H 127.0.0.1 stray-operand
+refuse udp_echo -n x
+refuse unix_echo -c 3x
+((fails == 0)) || exit 1
+echo "bad_options: every malformed option refused with status 2"
