@@ -7,6 +7,9 @@
  * memory (VmHWM in /proc/self/status) is its own.
  *
  * Usage: threads_vs_coroutines [N...]   (default: 100 10000)
+ *
+ * Exit status 1 when a variant could not start all N jobs (its row says
+ * why; no ratio is printed for unequal work), 2 for a bad N.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include <coil.h>
+
+#include "num_arg.h"
 
 #define JOB_MS 100
 
@@ -180,8 +185,11 @@ int main(int argc, char **argv)
 {
 	static const long defaults[] = { 100, 10000 };
 	struct result idle, th, co;
-	int i, count = argc > 1 ? argc - 1 : 2;
+	int i, count = argc > 1 ? argc - 1 : 2, failed = 0;
 
+	/* Every N is checked before the first run. */
+	for (i = 1; i < argc; i++)
+		num_arg("threads_vs_coroutines", "N", argv[i], 1, 100000000);
 	measure(NULL, 0, &idle);
 	printf("N jobs that each wait %d ms; an idle child peaks at %ld KiB\n",
 	       JOB_MS, idle.hwm_kib);
@@ -190,18 +198,20 @@ int main(int argc, char **argv)
 	for (i = 0; i < count; i++) {
 		long n = argc > 1 ? atol(argv[i + 1]) : defaults[i];
 
-		if (n <= 0)
-			continue;
 		printf("N = %ld\n", n);
 		measure(run_threads, n, &th);
 		print_row("pthread per job", n, &th, idle.hwm_kib);
 		measure(run_coil, n, &co);
 		print_row("coil task per job", n, &co, idle.hwm_kib);
+		if (th.err || co.err || th.done != n || co.done != n) {
+			failed = 1;
+			continue;
+		}
 		if (co.wall_s > 0 && co.hwm_kib > idle.hwm_kib)
 			printf("  threads/coil: %.1fx the time, %.1fx the "
 			       "memory above idle\n", th.wall_s / co.wall_s,
 			       (double)(th.hwm_kib - idle.hwm_kib) /
 				       (double)(co.hwm_kib - idle.hwm_kib));
 	}
-	return 0;
+	return failed;
 }

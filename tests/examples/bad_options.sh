@@ -5,6 +5,7 @@
 # numbers in its options refuses a malformed or out-of-range one with exit
 # status 2 and a line on stderr, before it listens or connects anywhere:
 # "-p 70000" once wrapped to port 4464, "-p x" read as port 0, "-n 3x" as 3.
+# Also: threads_vs_coroutines exits 1 when a variant could not run all N.
 set -euo pipefail
 
 bin=$1
@@ -38,5 +39,20 @@ refuse echo_server -H 127.0.0.1 stray-operand
 refuse http_hello -H 127.0.0.1 stray-operand
 refuse udp_echo -n x
 refuse unix_echo -c 3x
+refuse threads_vs_coroutines 100 1e4
+refuse threads_vs_coroutines abc
+refuse threads_vs_coroutines 0
+
+# A variant that could not start every job is a failure, not a row to
+# compare: with 1 GB of address space only about a hundred 8 MiB thread
+# stacks fit, and the program printed a ratio and exited 0.
+rc=0
+out=$( (ulimit -v 1000000 && timeout 20 "$bin/threads_vs_coroutines" 1000) \
+	2>&1) || rc=$?
+if ((rc != 1)) || [[ $out != *stopped:* || $out == *threads/coil:* ]]; then
+	echo "FAIL: threads_vs_coroutines with threads refused exited $rc:" >&2
+	echo "$out" >&2
+	fails=$((fails + 1))
+fi
 ((fails == 0)) || exit 1
 echo "bad_options: every malformed option refused with status 2"
