@@ -40,6 +40,8 @@
  *  -ETIMEDOUT        the request's deadline (or an enclosing deadline
  *                    scope) passed;
  *  -ECANCELED        the calling task was cancelled;
+ *  -EKEYREJECTED     (libcurl path) the server's TLS certificate did not
+ *                    verify (see ca_file and insecure in the options);
  *  -ENOMEM, -EPERM (outside a task), and libcurl's failures mapped to the
  *  nearest of the above (-EIO when none fits).
  *
