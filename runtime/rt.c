@@ -82,6 +82,14 @@ static int normalize_options(struct coil_rt *rt, const struct coil_options *in)
 		o->sq_entries = COIL__DEFAULT_SQ;
 	if (o->sq_entries > COIL__MAX_SQ)
 		return -EINVAL;
+	/*
+	 * An op with a timeout takes two adjacent SQEs (the op and its
+	 * IORING_OP_LINK_TIMEOUT), which a one-entry SQ cannot hold: they
+	 * would go to the kernel in separate submissions, the op without its
+	 * timeout. The kernel rounds sizes up to a power of two anyway.
+	 */
+	if (o->sq_entries < 2)
+		o->sq_entries = 2;
 	/* A CQ at least twice the SQ: one SQE may yield several CQEs. */
 	if (o->cq_entries > COIL__MAX_CQ)
 		return -EINVAL;

@@ -200,6 +200,61 @@ static void test_ring_flag_variants_work(void **state)
 	close(p[1]);
 }
 
+/* ------------------------------------- a one-entry SQ and linked timeouts */
+
+static int sq1_pipe[2];
+static ssize_t sq1_res;
+static unsigned sq1_entries;
+
+static void *read_with_timeout(void *arg)
+{
+	char c;
+
+	(void)arg;
+	sq1_res = coil_read_timeout(sq1_pipe[0], &c, 1, -1, MS(20));
+	return NULL;
+}
+
+static void *body_sq1(void *arg)
+{
+	struct coil_task *t;
+	struct coil_stats st;
+	int i;
+
+	(void)arg;
+	assert_int_equal(coil_stats_get(&st), 0);
+	sq1_entries = st.sq_entries;
+	assert_int_equal(coil_spawn(&t, read_with_timeout, NULL), 0);
+	/* Bounded: the timeout is 20 ms; give it a second at most. */
+	for (i = 0; i < 100 && !coil_task_is_done(t); i++)
+		assert_int_equal(coil_sleep(MS(10)), 0);
+	/* A hung read ends with -ECANCELED here; the test checks sq1_res. */
+	coil_cancel(t);
+	coil_join(t, NULL);
+	return NULL;
+}
+
+/*
+ * An op with a timeout needs two adjacent SQEs (the op and its
+ * LINK_TIMEOUT). A ring asked for with one SQ entry used to split them
+ * over two submissions: the op ran without its timeout and hung.
+ */
+static void test_ring_one_sq_entry_still_times_out_ops(void **state)
+{
+	struct coil_options o;
+
+	(void)state;
+	assert_int_equal(pipe(sq1_pipe), 0);
+	sq1_res = 0;
+	coil_options_init(&o);
+	o.sq_entries = 1;
+	test_run_opts(&o, body_sq1, NULL, 0);
+	close(sq1_pipe[0]);
+	close(sq1_pipe[1]);
+	assert_int_equal(sq1_res, -ETIMEDOUT);
+	assert_true(sq1_entries >= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_ring_small_sq_blocked_readers_all_complete),
 		cmocka_unit_test(test_ring_default_sizes),
 		cmocka_unit_test(test_ring_flag_variants_work),
+		cmocka_unit_test(test_ring_one_sq_entry_still_times_out_ops),
 	};
 
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);

@@ -55,7 +55,8 @@ typedef void (*coil_log_fn)(void *userdata, const char *line);
  * default to zero, and zero means "coil's default" for every field.
  */
 struct coil_options {
-	unsigned sq_entries;   /* SQ ring size; 0 = 256. Power of two, <= 32768. */
+	/* SQ ring size; 0 = 256, 1 = 2. Power of two, <= 32768. */
+	unsigned sq_entries;
 	unsigned cq_entries;   /* CQ ring size; 0 = 4 x sq_entries, never < 2 x. */
 	size_t stack_size;     /* default task stack; 0 = 64 KiB, page-rounded */
 	unsigned flags;        /* COIL_OPT_* */
