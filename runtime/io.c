@@ -268,14 +268,15 @@ ssize_t coil_recvmsg_timeout(int fd, struct msghdr *msg, int flags,
 
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
 	res = coil__op_wait(&op, sqe);
-	if (res >= 0) {
-		VALGRIND_MAKE_MEM_DEFINED(msg, sizeof(*msg));
-		if (msg->msg_name)
-			VALGRIND_MAKE_MEM_DEFINED(msg->msg_name, msg->msg_namelen);
-		if (msg->msg_control)
-			VALGRIND_MAKE_MEM_DEFINED(msg->msg_control,
-						  msg->msg_controllen);
-	}
+	/* Only success proves @msg valid (NULL: the kernel says -EFAULT). */
+	if (res < 0)
+		return res;
+	VALGRIND_MAKE_MEM_DEFINED(msg, sizeof(*msg));
+	if (msg->msg_name)
+		VALGRIND_MAKE_MEM_DEFINED(msg->msg_name, msg->msg_namelen);
+	if (msg->msg_control)
+		VALGRIND_MAKE_MEM_DEFINED(msg->msg_control,
+					  msg->msg_controllen);
 	return filled_iov(msg->msg_iov, (int)msg->msg_iovlen, res);
 }
 

@@ -336,6 +336,29 @@ static void test_io_send_recv_msg_poll_shutdown_socketpair(void **state)
 	close(sv[1]);
 }
 
+static void *body_recvmsg_null(void *arg)
+{
+	int *sv = arg;
+
+	/* recvmsg(2) answers -EFAULT; coil must not touch the msghdr. */
+	assert_int_equal(coil_recvmsg(sv[0], NULL, 0), -EFAULT);
+	assert_int_equal(coil_recvmsg_timeout(sv[0], NULL, 0, MS(10)),
+			 -EFAULT);
+	return NULL;
+}
+
+/* Bad input is the kernel's error, not a NULL dereference in coil. */
+static void test_io_recvmsg_null_msghdr_is_efault(void **state)
+{
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	test_run(body_recvmsg_null, sv);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 struct tcp_server {
 	int lfd;
 	char got[16];
@@ -639,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_io_openat_statx_fsync_close),
 		cmocka_unit_test(test_io_openat2_confines_lookup_beneath_dir),
 		cmocka_unit_test(test_io_send_recv_msg_poll_shutdown_socketpair),
+		cmocka_unit_test(test_io_recvmsg_null_msghdr_is_efault),
 		cmocka_unit_test(test_io_accept_connect_tcp_loopback),
 		cmocka_unit_test(test_io_connect_closed_port_is_econnrefused),
 		cmocka_unit_test(test_io_send_to_closed_peer_is_epipe),
