@@ -475,6 +475,8 @@ int coil_stats_get(struct coil_stats *out)
 {
 	struct coil_rt *rt = coil__tls_rt;
 
+	if (!out)
+		return -EINVAL;
 	if (!rt)
 		return -EPERM;
 	*out = rt->stats;

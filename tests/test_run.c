@@ -473,6 +473,21 @@ static void test_run_seccomp_denied_ring_explains_itself(void **state)
 	assert_int_equal(WEXITSTATUS(status), CHILD_OK);
 }
 
+static void *stats_into_null(void *arg)
+{
+	(void)arg;
+	assert_int_equal(coil_stats_get(NULL), -EINVAL);
+	return NULL;
+}
+
+/* Bad input is an error code, never a crash. */
+static void test_run_stats_get_null_is_einval(void **state)
+{
+	(void)state;
+	assert_int_equal(coil_stats_get(NULL), -EINVAL);
+	test_run(stats_into_null, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_run_inside_runtime_is_ebusy),
 		cmocka_unit_test(test_run_null_fn_is_einval),
 		cmocka_unit_test(test_run_bad_options_are_einval),
+		cmocka_unit_test(test_run_stats_get_null_is_einval),
 		cmocka_unit_test(test_run_task_api_outside_runtime_is_eperm),
 		cmocka_unit_test(test_run_cancels_and_joins_leftover_tasks),
 		cmocka_unit_test(test_run_main_cancelled_by_itself_is_ecanceled),

@@ -130,7 +130,7 @@ struct coil_stats {
 
 /*
  * coil_stats_get - copy the calling thread's runtime counters to @out.
- * Returns 0, or -EPERM when the thread runs no runtime.
+ * Returns 0, -EINVAL (@out is NULL) or -EPERM (the thread runs no runtime).
  */
 int coil_stats_get(struct coil_stats *out);
 
