@@ -266,7 +266,7 @@ static int arm(struct coil_recvq *q)
 		return -EBADF;
 	sqe = coil__get_sqe(q->br->rt, 1);
 	if (!sqe)
-		return q->br->rt->be.fatal ? q->br->rt->be.fatal : -EIO;
+		return coil__no_sqe_error(q->br->rt);
 	io_uring_prep_recv(sqe, q->fd, NULL, 0, 0);
 	q->arm_limited = q->multishot && !q->br->no_arm_limit;
 	if (q->multishot)
@@ -363,7 +363,7 @@ static void submit_send(struct coil_recvq *q)
 	struct io_uring_sqe *sqe = coil__get_sqe(q->br->rt, 1);
 
 	if (!sqe) {
-		q->send_err = q->br->rt->be.fatal ? q->br->rt->be.fatal : -EIO;
+		q->send_err = coil__no_sqe_error(q->br->rt);
 		return;
 	}
 	io_uring_prep_send(sqe, q->fd, q->send_buf.data + q->send_off,

@@ -272,7 +272,7 @@ static int accept_loop(struct coil_listener *l, struct coil_task *self,
 		}
 		arm(l);
 		if (!l->armed)
-			return l->rt->be.fatal ? l->rt->be.fatal : -EIO;
+			return coil__no_sqe_error(l->rt);
 		res = coil__wq_wait(&l->waiters, &n, "accept", until(deadline));
 		if (res != -EAGAIN)
 			return res;
@@ -535,7 +535,7 @@ static int reap_accept(struct coil_listener *l)
 		return -EBUSY;
 	send_cancel(l);
 	if (l->armed && !l->cancel_sent)
-		return l->rt->be.fatal ? l->rt->be.fatal : -EIO; /* no SQE */
+		return coil__no_sqe_error(l->rt); /* no SQE */
 	l->closer = self;
 	while (l->armed || l->users)
 		coil__suspend(self, "listener close", ignore_unwait, l);

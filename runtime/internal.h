@@ -317,6 +317,17 @@ static inline uint64_t coil__timers_next(const struct coil_rt *rt)
 }
 
 /*
+ * What an op gets when no SQE could be had: the ring's fatal error, or,
+ * when the ring is fine but the SQ is still full after submitting (a kernel
+ * that stopped at a bad SQE, completions that queued more meanwhile),
+ * -EAGAIN - never 0, which a read would take for end of file.
+ */
+static inline int coil__no_sqe_error(const struct coil_rt *rt)
+{
+	return rt->be.fatal ? rt->be.fatal : -EAGAIN;
+}
+
+/*
  * An SQE for the next op: the inline fast path of backend->get_sqe() (the
  * SQ ring is the op format for every backend). Without SQPOLL the kernel
  * moves khead only inside our own io_uring_enter, so a plain read is
@@ -358,7 +369,7 @@ static inline struct io_uring_sqe *coil__op_prep(struct coil__op *op,
 		return coil__op_prep_slow(op, timeout_ns);
 	sqe = coil__get_sqe(rt, 1);
 	if (COIL__UNLIKELY(!sqe))
-		op->res = rt->be.fatal;
+		op->res = coil__no_sqe_error(rt);
 	return sqe;
 }
 

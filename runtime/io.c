@@ -94,6 +94,17 @@ static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)
 	ts->tv_nsec = (long long)(ns % 1000000000u);
 }
 
+/* @n SQEs for @op, or NULL with op->res saying why there are none. */
+static struct io_uring_sqe *op_sqe(struct coil_rt *rt, struct coil__op *op,
+				   unsigned n)
+{
+	struct io_uring_sqe *sqe = coil__get_sqe(rt, n);
+
+	if (COIL__UNLIKELY(!sqe))
+		op->res = coil__no_sqe_error(rt);
+	return sqe;
+}
+
 struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 					int64_t timeout_ns)
 {
@@ -106,10 +117,9 @@ struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 		return NULL;
 	}
 	rt = self->rt;
-	op->res = rt->be.fatal; /* what a NULL from coil__get_sqe() means */
 	if (timeout_ns == COIL__OP_EXEMPT) {
 		op->flags = COIL__OPF_EXEMPT;
-		return coil__get_sqe(rt, 1);
+		return op_sqe(rt, op, 1);
 	}
 	if (self->cancelled) {
 		op->res = -ECANCELED;
@@ -118,7 +128,7 @@ struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 	deadline = self->deadline;
 	if (timeout_ns == COIL__OP_NO_LINK ||
 	    (timeout_ns < 0 && deadline == COIL__NEVER))
-		return coil__get_sqe(rt, 1);
+		return op_sqe(rt, op, 1);
 	now = coil__now();
 	if (timeout_ns >= 0 && now + (uint64_t)timeout_ns < deadline)
 		deadline = now + (uint64_t)timeout_ns;
@@ -130,7 +140,7 @@ struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,
 	ns_to_ts(deadline, &op->ts);
 	op->flags = COIL__OPF_LINKED;
 	/* The op and its linked timeout must be adjacent in the SQ. */
-	return coil__get_sqe(rt, 2);
+	return op_sqe(rt, op, 2);
 }
 
 /* Map the kernel's answer to what the caller sees. */
