@@ -356,13 +356,20 @@ static int run_loop(struct coil_rt *rt)
 
 /* ------------------------------------------------------------ coil_run */
 
-static void destroy_rt(struct coil_rt *rt)
+/*
+ * @keep_stacks: the ring failed with tasks abandoned inside ops, and the
+ * kernel may still write into buffers on their stacks (closing the ring
+ * tears it down asynchronously): leave the stack arenas mapped rather than
+ * let those writes land in freed or reused memory. A leak, on a fatal path.
+ */
+static void destroy_rt(struct coil_rt *rt, bool keep_stacks)
 {
 	coil__offload_fini(rt);
 	coil__inbox_fini(rt);
 	coil__task_free_all(rt);
 	coil__timer_heap_fini(&rt->timers);
-	coil__stack_pool_fini(rt);
+	if (!keep_stacks)
+		coil__stack_pool_fini(rt);
 	if (rt->backend)
 		rt->backend->fini(rt);
 	coil__overflow_handler_detach(rt);
@@ -433,6 +440,7 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 		  void **result)
 {
 	struct coil_rt *rt;
+	bool keep_stacks;
 	int err;
 
 	if (!fn)
@@ -445,7 +453,7 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 	coil__tls_rt = rt;
 	err = coil__task_create(rt, NULL, fn, arg, &rt->main);
 	if (err) {
-		destroy_rt(rt);
+		destroy_rt(rt, false);
 		return err;
 	}
 	rt->main->is_main = true;
@@ -459,8 +467,12 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 	if (!err && rt->opts.final_stats) {
 		coil_stats_get(rt->opts.final_stats);
 	}
+	keep_stacks = err && err != -EDEADLK && rt->all;
+	if (keep_stacks)
+		coil__log(rt, "coil: task stacks left mapped: the kernel may "
+			  "still write into the abandoned tasks' buffers");
 	err = rt->main_ret;
-	destroy_rt(rt);
+	destroy_rt(rt, keep_stacks);
 	return err;
 }
 
