@@ -137,20 +137,35 @@ static void http_date(time_t t, char *out, size_t cap)
 	strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* An IMF-fixdate field value as a time, or -1. */
+/*
+ * An HTTP-date field value as a time, or -1. RFC 9110 5.6.7: senders use
+ * IMF-fixdate, recipients must also take the two obsolete forms, rfc850-date
+ * ("Sunday, 06-Nov-94 08:49:37 GMT"; strptime reads 69-99 as 19xx, 00-68 as
+ * 20xx) and asctime-date ("Sun Nov  6 08:49:37 1994").
+ */
 static time_t parse_date(const char *v, size_t n)
 {
+	static const char *const forms[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",
+		"%A, %d-%b-%y %H:%M:%S GMT",
+		"%a %b %e %H:%M:%S %Y",
+	};
 	char buf[64];
 	struct tm tm;
 	const char *end;
+	size_t i;
 
 	if (n >= sizeof(buf))
 		return -1;
 	memcpy(buf, v, n);
 	buf[n] = '\0';
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	return end && !*end ? timegm(&tm) : -1;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(buf, forms[i], &tm);
+		if (end && !*end)
+			return timegm(&tm);
+	}
+	return -1;
 }
 
 /*

@@ -27,7 +27,7 @@ ln -s ../outside "$dir/site/out"
 start_server "$out" "$server" -p 0 -H 127.0.0.1 "$dir/site"
 
 python3 - "$port" "$dir/site" <<'PY'
-import http.client, os, sys, email.utils
+import http.client, os, sys, time, email.utils
 port, root = int(sys.argv[1]), sys.argv[2]
 blob = open(os.path.join(root, "blob.bin"), "rb").read()
 
@@ -54,6 +54,12 @@ mtime = os.stat(os.path.join(root, "blob.bin")).st_mtime
 ims = email.utils.formatdate(mtime + 60, usegmt=True)
 r, b = req("GET", "/blob.bin", {"If-Modified-Since": ims})
 assert r.status == 304 and b == b"", ("304", r.status)
+# The two obsolete HTTP-date forms a recipient must accept (RFC 9110 5.6.7).
+later = time.gmtime(mtime + 60)
+for old in (time.strftime("%A, %d-%b-%y %H:%M:%S GMT", later),
+            time.asctime(later)):
+    r, b = req("GET", "/blob.bin", {"If-Modified-Since": old})
+    assert r.status == 304 and b == b"", ("304 obsolete date", old, r.status)
 r, b = req("GET", "/no-such-file")
 assert r.status == 404, ("404", r.status)
 r, b = req("GET", "/sub/../../coil-static-outside")
