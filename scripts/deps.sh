@@ -14,8 +14,10 @@
 #               generator and baseline); the default
 #
 # As root it runs apt-get itself (apt-get update only when the install fails
-# without it). Otherwise it prints the one sudo command to run and exits 1.
-# Optional packages that cannot be installed are reported, never fatal.
+# without it). Otherwise it prints the sudo command to run for the required
+# packages (on stdout) and exits 1; missing optional ones get a line of
+# their own on stderr, apart, since one that cannot be installed must not
+# stop the required ones. Optional packages are reported, never fatal.
 # Set COIL_SKIP_DEPS=1 to skip this script entirely (non-Debian systems,
 # hand-built toolchains).
 set -euo pipefail
