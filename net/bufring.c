@@ -340,6 +340,7 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 		    unsigned flags)
 {
 	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq, op);
+	bool limit_end = false;
 
 	if (flags & IORING_CQE_F_MORE) {
 		rt->be.inflight++; /* the receive stays armed */
@@ -347,10 +348,16 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	} else {
 		q->armed = false;
 		/* Data without F_MORE: the arm's byte limit ended it. */
-		if (res > 0 && q->multishot && q->arm_limited)
-			q->stats.pauses++;
+		limit_end = res > 0 && q->multishot && q->arm_limited;
 	}
 	record(q, res, flags);
+	/*
+	 * Every arm ends at its byte limit, even when the reader keeps up:
+	 * that is a pause only if the reader holds its share unread (and
+	 * was not counted already by the cancel at the share).
+	 */
+	if (limit_end && q->len >= q->br->queue_limit && !q->cancel_sent)
+		q->stats.pauses++;
 	if (q->waiter)
 		coil__wake(q->waiter, 0);
 	wake_closer(q);

@@ -728,6 +728,55 @@ static void test_recvq_unread_connection_leaves_buffers_for_the_others(
 			  "took what the socket held");
 }
 
+/*
+ * "pauses" counts the times a reader fell behind by its share. A reader
+ * that takes every chunk as it comes never holds more than one, so its
+ * receive never pauses for it - even though, from Linux 6.17, each arm
+ * ends after its share of bytes and is re-armed.
+ */
+static void *body_recvq_no_pause_in_step(void *arg)
+{
+	enum { ROUNDS = 64, LEN = 256 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_recvq *q;
+	struct coil_buf b;
+	char msg[LEN];
+	int sv[2], i, err;
+
+	(void)arg;
+	/* A share of 4 buffers, 1 KiB a multishot arm. */
+	err = coil_bufring_create(16, LEN, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	assert_int_equal(err, 0);
+	make_pair(sv);
+	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
+	memset(msg, 'm', sizeof(msg));
+	for (i = 0; i < ROUNDS; i++) {
+		assert_int_equal(write(sv[1], msg, LEN), LEN);
+		assert_int_equal(coil_recvq_next(q, &b, MS(2000)), LEN);
+		coil_buf_release(q, &b);
+	}
+	coil_recvq_stats(q, &st);
+	assert_int_equal(st.chunks, ROUNDS);
+	assert_int_equal(st.pauses, 0);
+	coil_recvq_close(q);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	return NULL;
+}
+
+static void test_recvq_reader_in_step_counts_no_pauses(void **st)
+{
+	int r = INT(test_run(body_recvq_no_pause_in_step, NULL));
+
+	(void)st;
+	if (r == -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
 /* ------------------------------------------------- closing a recvq */
 
 /*
@@ -1044,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_recvq_idle_connections_share_a_small_ring),
 		cmocka_unit_test(
 			test_recvq_unread_connection_leaves_buffers_for_the_others),
+		cmocka_unit_test(test_recvq_reader_in_step_counts_no_pauses),
 		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
