@@ -56,7 +56,9 @@ int coil_group_cancel(struct coil_group *g)
 {
 	struct group_child *c;
 
-	if (!g)
+	/* Owner-only: @stopping and the children are not synchronised (and
+	 * coil_cancel() refuses another runtime's tasks anyway). */
+	if (!g || g->rt != coil__tls_rt)
 		return -EINVAL;
 	g->stopping = true;
 	for (c = g->head; c; c = c->next)

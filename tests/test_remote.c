@@ -563,9 +563,15 @@ struct foreign {
 	struct coil_sem *s;
 	struct coil_cond *c;
 	struct coil_queue *q;
-	int trylock, try_acquire, notify, notify_all, task_done;
+	struct coil_group *g;
+	int trylock, try_acquire, notify, notify_all, task_done, group_cancel;
 	int run_ret;
 };
+
+static void *noop_child(void *arg)
+{
+	return arg;
+}
 
 static void *foreign_main(void *arg)
 {
@@ -576,6 +582,7 @@ static void *foreign_main(void *arg)
 	f->notify = coil_cond_notify(f->c, 1);
 	f->notify_all = coil_cond_notify_all(f->c);
 	f->task_done = coil_queue_task_done(f->q);
+	f->group_cancel = coil_group_cancel(f->g);
 	return NULL;
 }
 
@@ -599,6 +606,7 @@ static void *body_foreign_owner_only_calls(void *arg)
 	CHECK_EQ(coil_cond_create(&f.c), 0);
 	CHECK_EQ(coil_queue_create(&f.q, 0), 0);
 	CHECK_EQ(coil_queue_put(f.q, PTR(1)), 0); /* one unfinished item */
+	CHECK_EQ(coil_group_create(&f.g), 0);
 	CHECK_EQ(pthread_create(&tid, NULL, foreign_thread, &f), 0);
 	CHECK_EQ(pthread_join(tid, NULL), 0);
 	CHECK_EQ(f.run_ret, 0);
@@ -607,11 +615,15 @@ static void *body_foreign_owner_only_calls(void *arg)
 	CHECK_EQ(f.notify, -EINVAL);
 	CHECK_EQ(f.notify_all, -EINVAL);
 	CHECK_EQ(f.task_done, -EINVAL);
+	CHECK_EQ(f.group_cancel, -EINVAL);
 	/* Nothing changed: the mutex is free, the permit and item are here. */
 	CHECK_EQ(coil_mutex_trylock(f.m), 0);
 	CHECK_EQ(coil_mutex_unlock(f.m), 0);
 	CHECK_EQ(coil_sem_try_acquire(f.s), 0);
 	CHECK_EQ(coil_queue_task_done(f.q), 0);
+	/* The group still takes children: nothing stopped it. */
+	CHECK_EQ(coil_group_spawn(f.g, noop_child, NULL), 0);
+	CHECK_EQ(coil_group_join(f.g), 0);
 	CHECK_EQ(coil_mutex_destroy(f.m), 0);
 	CHECK_EQ(coil_sem_destroy(f.s), 0);
 	CHECK_EQ(coil_cond_destroy(f.c), 0);

@@ -221,7 +221,8 @@ int coil_group_spawn_opts(struct coil_group *g,
 			  const struct coil_spawn_opts *opts, coil_fn fn,
 			  void *arg);
 
-/* Cancel every child of @g. Returns 0. */
+/* Cancel every child of @g. Returns 0, -EINVAL (@g NULL or another
+ * runtime's). */
 int coil_group_cancel(struct coil_group *g);
 
 /*
