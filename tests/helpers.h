@@ -47,6 +47,15 @@ int test_count_fds(void);
 void *test_run_opts(struct coil_options *opts, coil_fn fn, void *arg,
 		    int want_ret);
 
+/*
+ * Skip the current test if a cmocka assert that failed inside a task left
+ * its runtime bound to this thread: a coil_run() here (or in a child
+ * forked from here) would fail with -EBUSY and bury the first failure.
+ * test_run_opts() checks this itself; tests that call coil_run() directly
+ * call it first.
+ */
+void test_skip_if_thread_bound(void);
+
 /* test_run_opts() with default options, expecting success. */
 void *test_run(coil_fn fn, void *arg);
 

@@ -1154,6 +1154,7 @@ static void test_http_client_idle_timer_does_not_delay_run_end(void **state)
 
 	(void)state;
 	ra.opts.idle_timeout_ns = MS(10000);
+	test_skip_if_thread_bound();
 	t0 = coil_now();
 	assert_int_equal(coil_run(run_body, &ra, NULL), 0);
 	assert_true(test_elapsed_ns(t0) < MS(2000));
@@ -1435,6 +1436,7 @@ static void test_http_client_curl_free_after_run_end(void **state)
 	if (!have_program("python3") || !py_start(&ps, NULL, NULL))
 		TEST_SKIP("python3 is not available");
 	k.port = ps.port;
+	test_skip_if_thread_bound();
 	fds = test_count_fds();
 	start = coil_now();
 	assert_int_equal(coil_run(keep_curl_response, &k, NULL), 0);

@@ -805,6 +805,7 @@ static void run_in_child(coil_fn fn)
 	pid_t pid;
 	int status;
 
+	test_skip_if_thread_bound();
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);

@@ -633,6 +633,7 @@ static void test_tcp_ten_thousand_concurrent_connections(void **state)
 	(void)state;
 	if (test_under_valgrind())
 		TEST_SKIP("Valgrind virtualizes RLIMIT_NOFILE");
+	test_skip_if_thread_bound();
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_max < MANY + 200)
 		TEST_SKIP("hard RLIMIT_NOFILE is below 10,200");
@@ -740,6 +741,7 @@ static void test_tcp_run_ends_with_a_listener_left_armed(void **state)
 	int fds;
 
 	(void)state;
+	test_skip_if_thread_bound();
 	fds = test_count_fds();
 	start = coil_now();
 	assert_int_equal(coil_run(leave_listener_armed, &l, NULL), 0);
@@ -767,6 +769,7 @@ static void test_tcp_listener_of_an_ended_run_closes_in_a_later_run(
 	int fds;
 
 	(void)state;
+	test_skip_if_thread_bound();
 	fds = test_count_fds();
 	assert_int_equal(coil_run(leave_listener_armed, &l, NULL), 0);
 	assert_int_equal(coil_run(close_listener, l, NULL), 0);
