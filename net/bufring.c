@@ -34,6 +34,7 @@
  * refuse the field with -EINVAL, and the receive is re-armed without it).
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -124,8 +125,11 @@ int coil_bufring_create(unsigned nbufs, size_t bufsize,
 	br->queue_limit = nbufs / 4 < 64 ? nbufs / 4 : 64;
 	if (!br->queue_limit)
 		br->queue_limit = 1;
-	br->arm_bytes = bufsize * br->queue_limit > UINT32_MAX ?
-				UINT32_MAX :
+	/* The kernel counts the limit down with int arithmetic: keep it
+	 * at or below INT_MAX, or a huge share would end every arm after
+	 * its first chunk. */
+	br->arm_bytes = bufsize * br->queue_limit > INT_MAX ?
+				INT_MAX :
 				(uint32_t)(bufsize * br->queue_limit);
 	br->ring_bytes = nbufs * sizeof(struct io_uring_buf);
 	mem = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE,

@@ -668,6 +668,7 @@ static void *body_recvq_hog(void *arg)
 	err = coil_bufring_create(16, 256, &br);
 	if (err == -EOPNOTSUPP)
 		return PTR(err);
+	assert_int_equal(err, 0);
 	make_pair(hv);
 	make_pair(vv);
 	assert_int_equal(coil_recvq_open(hv[0], br, &hog), 0);
