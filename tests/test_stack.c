@@ -385,16 +385,23 @@ static void *spawn_until_refused(void *arg)
 		_exit(LIMIT_NONE_SPAWNED);
 	while (finished < spawned)
 		coil_yield();
+	if (finished != spawned)
+		_exit(LIMIT_LOST_TASKS);
 	return NULL;
 }
 
-static void test_stack_spawn_under_memory_limit_fails_cleanly(void **state)
+/*
+ * Run @body as main in a forked child (whose address-space limit it may
+ * lower without touching this process) and expect exit status @ok; the
+ * child exits @run_failed when coil_run_opts() fails, and the body exits
+ * with its own codes for what went wrong.
+ */
+static void expect_child(coil_fn body, int run_failed, int ok)
 {
 	struct coil_options o;
 	int status;
 	pid_t pid;
 
-	(void)state;
 	if (TEST_ASAN)
 		TEST_SKIP("ASan reserves terabytes of address space");
 	pid = fork();
@@ -402,13 +409,19 @@ static void test_stack_spawn_under_memory_limit_fails_cleanly(void **state)
 	if (pid == 0) {
 		coil_options_init(&o);
 		o.log = coil_log_quiet;
-		if (coil_run_opts(&o, spawn_until_refused, NULL, NULL))
-			_exit(LIMIT_RUN);
-		_exit(finished == spawned ? LIMIT_OK : LIMIT_LOST_TASKS);
+		if (coil_run_opts(&o, body, NULL, NULL))
+			_exit(run_failed);
+		_exit(ok);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), LIMIT_OK);
+	assert_int_equal(WEXITSTATUS(status), ok);
+}
+
+static void test_stack_spawn_under_memory_limit_fails_cleanly(void **state)
+{
+	(void)state;
+	expect_child(spawn_until_refused, LIMIT_RUN, LIMIT_OK);
 }
 
 /*
@@ -447,25 +460,8 @@ static void *spawn_one_huge_stack(void *arg)
 
 static void test_stack_huge_stack_fits_under_address_space_limit(void **state)
 {
-	struct coil_options o;
-	int status;
-	pid_t pid;
-
 	(void)state;
-	if (TEST_ASAN)
-		TEST_SKIP("ASan reserves terabytes of address space");
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		coil_options_init(&o);
-		o.log = coil_log_quiet;
-		if (coil_run_opts(&o, spawn_one_huge_stack, NULL, NULL))
-			_exit(BIG_RUN);
-		_exit(BIG_OK);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), BIG_OK);
+	expect_child(spawn_one_huge_stack, BIG_RUN, BIG_OK);
 }
 
 int main(int argc, char **argv)
