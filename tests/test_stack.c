@@ -243,6 +243,8 @@ static void check_overflow_child(const char *mode)
 
 	if (TEST_ASAN)
 		TEST_SKIP("ASan owns SIGSEGV and the stack layout");
+	if (test_under_valgrind())
+		TEST_SKIP("Valgrind owns SIGSEGV, and cannot exec /proc/self/exe");
 	assert_int_equal(pipe(p), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -311,6 +313,8 @@ static void test_stack_sent_sigsegv_still_kills(void **state)
 	(void)state;
 	if (TEST_ASAN)
 		TEST_SKIP("ASan owns SIGSEGV");
+	if (test_under_valgrind())
+		TEST_SKIP("Valgrind owns SIGSEGV");
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -404,6 +408,8 @@ static void expect_child(coil_fn body, int run_failed, int ok)
 
 	if (TEST_ASAN)
 		TEST_SKIP("ASan reserves terabytes of address space");
+	if (test_under_valgrind())
+		TEST_SKIP("Valgrind's own memory counts against the limit");
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
