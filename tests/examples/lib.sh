@@ -9,6 +9,10 @@
 start_server() {
 	local out=$1 rc=0
 	shift
+	# Emptied here, not only by the redirection below: that runs in the
+	# background child, and a READY line left in OUT by an earlier run
+	# could be read before the child gets to it.
+	: >"$out"
 	"$@" >"$out" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
