@@ -68,7 +68,9 @@ struct coil__stack {
 };
 
 int coil__stack_pool_init(struct coil_rt *rt);
-void coil__stack_pool_fini(struct coil_rt *rt);
+/* Free the pool; @keep_mappings leaves the arenas' memory mapped (a fatal
+ * ring error: the kernel may still write into abandoned tasks' stacks). */
+void coil__stack_pool_fini(struct coil_rt *rt, bool keep_mappings);
 int coil__stack_alloc(struct coil_rt *rt, size_t size, struct coil__stack *st);
 void coil__stack_free(struct coil_rt *rt, struct coil__stack *st);
 /* Give back pages of arenas that stayed empty since the previous call. */

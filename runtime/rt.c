@@ -340,8 +340,17 @@ static int run_loop(struct coil_rt *rt)
 			return ret;
 		}
 		if (ret < 0) {
-			coil__log(rt, "coil: fatal ring error: %s; "
+			/*
+			 * EPERM once the ring exists: setup was allowed, so
+			 * io_uring_enter itself is refused - by a seccomp
+			 * filter or a security module, not by the sysctl.
+			 */
+			coil__log(rt, "coil: fatal ring error: %s%s; "
 				  "abandoning %llu task(s)", strerror(-ret),
+				  ret == -EPERM ?
+					  " (io_uring_enter refused: a seccomp "
+					  "filter or a security module forbids "
+					  "it)" : "",
 				  (unsigned long long)rt->stats.tasks_live);
 			return ret;
 		}
@@ -360,7 +369,8 @@ static int run_loop(struct coil_rt *rt)
  * @keep_stacks: the ring failed with tasks abandoned inside ops, and the
  * kernel may still write into buffers on their stacks (closing the ring
  * tears it down asynchronously): leave the stack arenas mapped rather than
- * let those writes land in freed or reused memory. A leak, on a fatal path.
+ * let those writes land in freed or reused memory. Address space left
+ * behind on a fatal path; the pool's bookkeeping is still freed.
  */
 static void destroy_rt(struct coil_rt *rt, bool keep_stacks)
 {
@@ -368,8 +378,7 @@ static void destroy_rt(struct coil_rt *rt, bool keep_stacks)
 	coil__inbox_fini(rt);
 	coil__task_free_all(rt);
 	coil__timer_heap_fini(&rt->timers);
-	if (!keep_stacks)
-		coil__stack_pool_fini(rt);
+	coil__stack_pool_fini(rt, keep_stacks);
 	if (rt->backend)
 		rt->backend->fini(rt);
 	coil__overflow_handler_detach(rt);

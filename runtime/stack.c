@@ -130,7 +130,8 @@ int coil__stack_pool_init(struct coil_rt *rt)
 	return 0;
 }
 
-static void arena_unmap(struct coil__arena *a)
+/* Free @a's bookkeeping and, unless @keep_mapping, its memory. */
+static void arena_unmap(struct coil__arena *a, bool keep_mapping)
 {
 	uint32_t i;
 
@@ -140,14 +141,15 @@ static void arena_unmap(struct coil__arena *a)
 		if (a->guarded[i] == GUARD_MPROTECT)
 			atomic_fetch_sub(&mprotect_guards, 1);
 	}
-	munmap(a->base, a->map_len);
+	if (!keep_mapping)
+		munmap(a->base, a->map_len);
 	free(a->free_idx);
 	free(a->guarded);
 	free(a->vg_id);
 	free(a);
 }
 
-void coil__stack_pool_fini(struct coil_rt *rt)
+void coil__stack_pool_fini(struct coil_rt *rt, bool keep_mappings)
 {
 	struct coil__stack_pool *p = rt->stacks;
 	struct coil__arena *a, *next;
@@ -159,7 +161,7 @@ void coil__stack_pool_fini(struct coil_rt *rt)
 		p->classes = c->next;
 		for (a = c->all; a; a = next) {
 			next = a->next;
-			arena_unmap(a);
+			arena_unmap(a, keep_mappings);
 		}
 		free(c);
 	}

@@ -409,12 +409,13 @@ static void capture_log(void *userdata, const char *line)
 		c->len += (size_t)n;
 }
 
-static int forbid_io_uring_setup(void)
+/* A seccomp filter that makes system call @nr fail with EPERM. */
+static int forbid_syscall(long nr)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -432,19 +433,19 @@ static int forbid_io_uring_setup(void)
 enum { CHILD_OK = 0, CHILD_NO_SECCOMP = 77, CHILD_WRONG_RET = 1,
        CHILD_NO_MENTION = 2 };
 
-static int seccomp_child(void)
+static int seccomp_child(long nr, coil_fn body)
 {
 	struct coil_options o;
 	struct log_capture cap = { .len = 0 };
 	int ret;
 
 	cap.text[0] = '\0';
-	if (forbid_io_uring_setup())
+	if (forbid_syscall(nr))
 		return CHILD_NO_SECCOMP;
 	coil_options_init(&o);
 	o.log = capture_log;
 	o.log_userdata = &cap;
-	ret = coil_run_opts(&o, return_arg, NULL, NULL);
+	ret = coil_run_opts(&o, body, NULL, NULL);
 	if (ret != -EPERM) {
 		fprintf(stderr, "coil_run_opts returned %d\n", ret);
 		return CHILD_WRONG_RET;
@@ -456,21 +457,43 @@ static int seccomp_child(void)
 	return CHILD_OK;
 }
 
-static void test_run_seccomp_denied_ring_explains_itself(void **state)
+static void expect_seccomp_child(long nr, coil_fn body)
 {
 	pid_t pid;
 	int status;
 
-	(void)state;
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(seccomp_child());
+		_exit(seccomp_child(nr, body));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == CHILD_NO_SECCOMP)
 		TEST_SKIP("seccomp filters are not available");
 	assert_int_equal(WEXITSTATUS(status), CHILD_OK);
+}
+
+static void test_run_seccomp_denied_ring_explains_itself(void **state)
+{
+	(void)state;
+	expect_seccomp_child(__NR_io_uring_setup, return_arg);
+}
+
+static void *sleep_briefly(void *arg)
+{
+	coil_sleep(MS(1));
+	return arg;
+}
+
+/*
+ * A filter that lets the ring be set up but refuses io_uring_enter: the
+ * first wait fails. coil_run returns -EPERM and the log says why, not only
+ * "fatal ring error".
+ */
+static void test_run_seccomp_denied_enter_explains_itself(void **state)
+{
+	(void)state;
+	expect_seccomp_child(__NR_io_uring_enter, sleep_briefly);
 }
 
 static void *stats_into_null(void *arg)
@@ -497,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_run_null_fn_is_einval),
 		cmocka_unit_test(test_run_bad_options_are_einval),
 		cmocka_unit_test(test_run_stats_get_null_is_einval),
+		cmocka_unit_test(test_run_seccomp_denied_enter_explains_itself),
 		cmocka_unit_test(test_run_task_api_outside_runtime_is_eperm),
 		cmocka_unit_test(test_run_cancels_and_joins_leftover_tasks),
 		cmocka_unit_test(test_run_main_cancelled_by_itself_is_ecanceled),
