@@ -151,9 +151,9 @@ int coil_sem_try_acquire(struct coil_sem *s);
 /*
  * Return a permit (handed straight to the oldest waiter, if any). Any
  * thread may call it. Returns 0, or -EOVERFLOW (bounded and already full,
- * or UINT_MAX permits free), -EINVAL (NULL). From another thread it returns 0 once the request is
- * queued, or -ENOMEM: an overflow found when the owner applies it is only
- * logged.
+ * or UINT_MAX permits free), -EINVAL (NULL). From another thread it
+ * returns 0 once the request is queued, or -ENOMEM: an overflow found when
+ * the owner applies it is only logged.
  */
 int coil_sem_release(struct coil_sem *s);
 

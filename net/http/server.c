@@ -398,8 +398,9 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
  * next request can be read. At most COIL__HTTP_DRAIN_BYTES of it, all
  * within one read timeout: a client that sends more, or sends it slowly, is
  * closed on instead of holding the connection (a Content-Length known to be
- * larger already made the response say "Connection: close"). Returns 0 or an error (then close;
- * after a too long body, linger first: c->keep_alive is cleared).
+ * larger already made the response say "Connection: close"). Returns 0 or
+ * an error (then close; after a too long body, linger first: c->keep_alive
+ * is cleared).
  */
 static int drain_body(struct coil__http_conn *c)
 {
