@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/arch/x86_64/switch_checked.S - a coil__ctx_switch() call that
+ * proves the callee-saved registers come back. C cannot test this: the
+ * compiler decides which registers hold what, and a clobbered register may
+ * go unnoticed.
+ *
+ * unsigned test_switch_checked(struct coil__ctx *from (rdi),
+ *                              struct coil__ctx *to (rsi),
+ *                              unsigned long seed (rdx))
+ * Loads seed+0 .. seed+5 into rbx, rbp, r12, r13, r14, r15, switches, and
+ * when switched back returns a mask of the registers that no longer hold
+ * their value (bit 0 rbx, 1 rbp, 2 r12 ... 5 r15): 0 when all survived.
+ * The caller's own values of those registers are saved and restored.
+ */
+/* CHECK REG, N: set bit N of eax unless REG == seed + N. */
+.macro	CHECK reg, n
+	leaq	\n(%rdx), %r8
+	xorl	%ecx, %ecx
+	cmpq	%r8, \reg
+	setne	%cl
+	shll	$\n, %ecx
+	orl	%ecx, %eax
+.endm
+
+	.text
+	.globl	test_switch_checked
+	.type	test_switch_checked, @function
+	.p2align 4
+test_switch_checked:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	pushq	%rbx
+	.cfi_adjust_cfa_offset 8
+	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+	pushq	%rdx		/* the seed; rsp is 16-byte aligned again */
+	.cfi_adjust_cfa_offset 8
+	movq	%rdx, %rbx
+	leaq	1(%rdx), %rbp
+	leaq	2(%rdx), %r12
+	leaq	3(%rdx), %r13
+	leaq	4(%rdx), %r14
+	leaq	5(%rdx), %r15
+	call	coil__ctx_switch
+	popq	%rdx
+	.cfi_adjust_cfa_offset -8
+	xorl	%eax, %eax
+	CHECK	%rbx, 0
+	CHECK	%rbp, 1
+	CHECK	%r12, 2
+	CHECK	%r13, 3
+	CHECK	%r14, 4
+	CHECK	%r15, 5
+	popq	%r15
+	.cfi_adjust_cfa_offset -8
+	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	ret
+	.cfi_endproc
+	.size	test_switch_checked, .-test_switch_checked
+
+	.section .note.GNU-stack,"",%progbits
