@@ -20,6 +20,8 @@
 
 #include <coil.h>
 
+#include "helpers.h" /* test_require_io_uring() */
+
 #ifndef WATCHDOG_S
 #define WATCHDOG_S 15
 #endif

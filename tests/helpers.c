@@ -15,6 +15,39 @@ bool test_under_valgrind(void)
 	return p && strstr(p, "vgpreload");
 }
 
+/* Keeps the last line coil logged (the reason a ring was refused). */
+static void probe_log(void *userdata, const char *line)
+{
+	snprintf(userdata, 256, "%s", line);
+}
+
+static void *probe_main(void *arg)
+{
+	return arg;
+}
+
+void test_require_io_uring(void)
+{
+	struct coil_options o;
+	char why[256] = "";
+	const char *require = getenv("COIL_TEST_REQUIRE_URING");
+	int ret;
+
+	coil_options_init(&o);
+	o.log = probe_log;
+	o.log_userdata = why;
+	ret = coil_run_opts(&o, probe_main, NULL, NULL);
+	if (ret != -EPERM && ret != -ENOSYS)
+		return; /* usable, or a failure the tests should show */
+	if (require && *require) {
+		printf("io_uring is unavailable here, and "
+		       "COIL_TEST_REQUIRE_URING is set: %s\n", why);
+		exit(1);
+	}
+	printf("skipped: io_uring is unavailable here: %s\n", why);
+	exit(77);
+}
+
 int test_count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

@@ -35,6 +35,16 @@
  */
 bool test_under_valgrind(void);
 
+/*
+ * Called first in main() by every test program that needs a ring: where
+ * the kernel or a sandbox refuses io_uring (coil_run() fails with -ENOSYS
+ * or -EPERM) it prints the reason coil gives and exits 77, which meson
+ * counts as a skip, instead of failing every test for the same reason.
+ * With COIL_TEST_REQUIRE_URING set to a non-empty value (CI, whose machine
+ * has io_uring) it exits 1 instead: there, a refusal is a failure.
+ */
+void test_require_io_uring(void);
+
 /* Number of open file descriptors of this process (/proc/self/fd). */
 int test_count_fds(void);
 

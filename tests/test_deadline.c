@@ -469,5 +469,6 @@ int main(void)
 		cmocka_unit_test(test_deadline_each_timed_out_wait_counts_once),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

@@ -184,5 +184,6 @@ int main(void)
 		cmocka_unit_test(test_strerror_names_coil_errors),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

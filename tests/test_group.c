@@ -510,5 +510,6 @@ int main(void)
 			test_group_failure_after_uncollectable_child_cancels_siblings),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

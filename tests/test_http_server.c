@@ -1364,5 +1364,6 @@ int main(void)
 		cmocka_unit_test(test_http_server_1000_concurrent_gets),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -671,5 +671,6 @@ int main(void)
 		cmocka_unit_test(test_io_close_works_when_cancelled),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

@@ -244,5 +244,6 @@ int main(void)
 		cmocka_unit_test(test_offload_deadline_waits_for_running_job),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -740,5 +740,6 @@ int main(void)
 		cmocka_unit_test(test_queue_destroy_with_waiters_is_ebusy),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

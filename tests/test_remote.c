@@ -656,5 +656,6 @@ int main(void)
 			test_remote_owner_only_calls_from_another_runtime_are_einval),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,5 +265,6 @@ int main(void)
 		cmocka_unit_test(test_ring_one_sq_entry_still_times_out_ops),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

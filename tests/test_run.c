@@ -532,5 +532,6 @@ int main(void)
 		cmocka_unit_test(test_run_seccomp_denied_ring_explains_itself),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

@@ -390,5 +390,6 @@ int main(void)
 		cmocka_unit_test(test_sleep_huge_duration_does_not_wrap_per_op),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

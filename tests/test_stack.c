@@ -489,5 +489,6 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--big-frame-child") == 0)
 		return overflow_child(spawn_big_frame);
 	self_exe = "/proc/self/exe";
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

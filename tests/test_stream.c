@@ -1106,5 +1106,6 @@ int main(void)
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

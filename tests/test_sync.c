@@ -905,5 +905,6 @@ int main(void)
 		cmocka_unit_test(test_cond_cancelled_waiter_returns_holding_mutex),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -701,5 +701,6 @@ int main(void)
 		cmocka_unit_test(test_join_into_a_gather_that_waits_for_us_is_edeadlk),
 	};
 
+	test_require_io_uring();
 	return cmocka_run_group_tests(tests, test_fd_setup, test_fd_teardown);
 }

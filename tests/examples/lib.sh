@@ -1,11 +1,23 @@
 # SPDX-License-Identifier: MIT
 #
-# tests/examples/lib.sh - sourced by the example servers' end-to-end tests.
+# tests/examples/lib.sh - sourced by the examples' end-to-end tests.
+#
+# skip_refused - the example exited 77: io_uring is refused here. Exit 77
+# (meson: skipped), or 1 when COIL_TEST_REQUIRE_URING is set (CI, whose
+# machine has io_uring: there a refusal is a failure, not a skip).
+skip_refused() {
+	if [[ -n ${COIL_TEST_REQUIRE_URING:-} ]]; then
+		echo "io_uring refused, and COIL_TEST_REQUIRE_URING is set" >&2
+		exit 1
+	fi
+	echo "skipped: io_uring is refused here"
+	exit 77
+}
 #
 # start_server OUT CMD... - run CMD in the background with its output in
 # OUT and wait (5 s at most) for its "READY port=N" line. Sets $pid and
-# $port. Exits 77 (skip) if the server exits with 77 (io_uring refused
-# here), 1 if it dies or never gets ready.
+# $port. Calls skip_refused if the server exits with 77 (io_uring refused
+# here); exits 1 if it dies or never gets ready.
 start_server() {
 	local out=$1 rc=0
 	shift
@@ -19,7 +31,7 @@ start_server() {
 		grep -q '^READY port=' "$out" && break
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" || rc=$?
-			((rc == 77)) && exit 77
+			((rc == 77)) && skip_refused
 			echo "$1 exited early ($rc):" >&2
 			cat "$out" >&2
 			exit 1
