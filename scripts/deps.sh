@@ -4,8 +4,12 @@
 # scripts/deps.sh - install the Debian 12 packages that coil needs to build,
 # test and benchmark. Idempotent: prints nothing when everything is there.
 #
-# Usage: scripts/deps.sh [--required | --all]
+# Usage: scripts/deps.sh [--required | --all | --cross-aarch64]
 #   --required  only what building and testing needs (scripts/test.sh, CI)
+#   --cross-aarch64  what scripts/cross-test.sh needs to build coil for
+#               aarch64 and run its tests under qemu-user: the cross
+#               compiler, qemu-user, and cmocka and liburing for arm64
+#               (this adds arm64 as a dpkg foreign architecture)
 #   --all       also the optional tools the benchmarks use when present:
 #               linux-perf (system call and instruction counts), strace
 #               (the system call count where perf cannot), gnuplot-nox
@@ -32,9 +36,11 @@ required=(
 )
 optional=(linux-perf strace gnuplot-nox golang-go python3-aiohttp openssl wrk
 	nginx)
+cross_aarch64=(gcc-aarch64-linux-gnu qemu-user libc6-dev:arm64
+	libcmocka-dev:arm64 liburing-dev:arm64)
 
 usage() {
-	echo "usage: scripts/deps.sh [--required | --all]" >&2
+	echo "usage: scripts/deps.sh [--required | --all | --cross-aarch64]" >&2
 	exit "${1:-2}"
 }
 
@@ -90,6 +96,7 @@ main() {
 	case "${1:-}" in
 	'' | --all) mode=all ;;
 	--required) mode=required ;;
+	--cross-aarch64) mode=cross ;;
 	-h | --help) usage 0 ;;
 	*) usage ;;
 	esac
@@ -103,7 +110,11 @@ main() {
 	fi
 
 	local req opt
-	req=$(missing_of "${required[@]}")
+	if [[ $mode == cross ]]; then
+		req=$(missing_of "${cross_aarch64[@]}")
+	else
+		req=$(missing_of "${required[@]}")
+	fi
 	opt=
 	[[ $mode == all ]] && opt=$(missing_of "${optional[@]}")
 	[[ -z $req && -z $opt ]] && return 0
@@ -111,6 +122,9 @@ main() {
 	if [[ $(id -u) -ne 0 ]]; then
 		if [[ -n $req ]]; then
 			echo "$prog: missing packages; as root, run:" >&2
+			[[ $mode == cross ]] &&
+				echo "sudo dpkg --add-architecture arm64 &&" \
+					"sudo apt-get update"
 			echo "sudo apt-get install -y $req"
 		fi
 		[[ -z $opt ]] ||
@@ -124,6 +138,12 @@ main() {
 	# shellcheck disable=SC2064 # expand $log now
 	trap "rm -f '$log'" EXIT
 
+	# The arm64 packages need arm64 known to dpkg; apt_install then fails
+	# once for want of their lists and refreshes them itself.
+	if [[ $mode == cross ]] &&
+		! dpkg --print-foreign-architectures | grep -qx arm64; then
+		dpkg --add-architecture arm64
+	fi
 	if [[ -n $req ]]; then
 		echo "$prog: installing $req" >&2
 		# shellcheck disable=SC2086 # word splitting intended
