@@ -54,6 +54,31 @@ test_switch_checked:
 	stp	d10, d11, [sp, #112]
 	stp	d12, d13, [sp, #128]
 	stp	d14, d15, [sp, #144]
+	/*
+	 * Where the caller's registers are: without the rule for x30 an
+	 * unwinder (gdb, backtrace()) stopped in the switch takes the lr
+	 * that bl just set as this function's return address, and loops.
+	 */
+	.cfi_rel_offset x19, 0
+	.cfi_rel_offset x20, 8
+	.cfi_rel_offset x21, 16
+	.cfi_rel_offset x22, 24
+	.cfi_rel_offset x23, 32
+	.cfi_rel_offset x24, 40
+	.cfi_rel_offset x25, 48
+	.cfi_rel_offset x26, 56
+	.cfi_rel_offset x27, 64
+	.cfi_rel_offset x28, 72
+	.cfi_rel_offset x29, 80
+	.cfi_rel_offset x30, 88
+	.cfi_rel_offset d8, 96
+	.cfi_rel_offset d9, 104
+	.cfi_rel_offset d10, 112
+	.cfi_rel_offset d11, 120
+	.cfi_rel_offset d12, 128
+	.cfi_rel_offset d13, 136
+	.cfi_rel_offset d14, 144
+	.cfi_rel_offset d15, 152
 	str	x2, [sp, #160]		/* the seed */
 	SETX	x19, 0
 	SETX	x20, 1
@@ -108,6 +133,26 @@ test_switch_checked:
 	ldp	d14, d15, [sp, #144]
 	add	sp, sp, #176
 	.cfi_adjust_cfa_offset -176
+	.cfi_restore x19
+	.cfi_restore x20
+	.cfi_restore x21
+	.cfi_restore x22
+	.cfi_restore x23
+	.cfi_restore x24
+	.cfi_restore x25
+	.cfi_restore x26
+	.cfi_restore x27
+	.cfi_restore x28
+	.cfi_restore x29
+	.cfi_restore x30
+	.cfi_restore d8
+	.cfi_restore d9
+	.cfi_restore d10
+	.cfi_restore d11
+	.cfi_restore d12
+	.cfi_restore d13
+	.cfi_restore d14
+	.cfi_restore d15
 	ret
 	.cfi_endproc
 	.size	test_switch_checked, .-test_switch_checked

@@ -31,16 +31,22 @@ test_switch_checked:
 	.cfi_startproc
 	pushq	%rbp
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
 	pushq	%rbx
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbx, 0
 	pushq	%r12
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r12, 0
 	pushq	%r13
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r13, 0
 	pushq	%r14
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r14, 0
 	pushq	%r15
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r15, 0
 	pushq	%rdx		/* the seed; rsp is 16-byte aligned again */
 	.cfi_adjust_cfa_offset 8
 	movq	%rdx, %rbx
@@ -61,16 +67,22 @@ test_switch_checked:
 	CHECK	%r15, 5
 	popq	%r15
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r15
 	popq	%r14
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r14
 	popq	%r13
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r13
 	popq	%r12
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r12
 	popq	%rbx
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbx
 	popq	%rbp
 	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbp
 	ret
 	.cfi_endproc
 	.size	test_switch_checked, .-test_switch_checked
