@@ -14,8 +14,9 @@
 # out (they start the examples directly, without the emulator).
 #
 # Usage: scripts/cross-test.sh
-#   Installs what it needs (scripts/deps.sh --cross-aarch64: the cross
-#   compiler, qemu-user, arm64 cmocka and liburing; as root). Builds in
+#   Installs what it needs (scripts/deps.sh --cross-aarch64: meson and the
+#   other build tools, the cross compiler, qemu-user, arm64 cmocka and
+#   liburing; as root). Builds in
 #   $COIL_CROSS_BUILD_DIR (default build-aarch64).
 set -euo pipefail
 

@@ -7,8 +7,9 @@
 # Usage: scripts/deps.sh [--required | --all | --cross-aarch64]
 #   --required  only what building and testing needs (scripts/test.sh, CI)
 #   --cross-aarch64  what scripts/cross-test.sh needs to build coil for
-#               aarch64 and run its tests under qemu-user: the cross
-#               compiler, qemu-user, and cmocka and liburing for arm64
+#               aarch64 and run its tests under qemu-user: meson, ninja,
+#               pkg-config, python3, the cross compiler, qemu-user, and
+#               cmocka and liburing for arm64
 #               (this adds arm64 as a dpkg foreign architecture)
 #   --all       also the optional tools the benchmarks use when present:
 #               linux-perf (system call and instruction counts), strace
@@ -36,8 +37,10 @@ required=(
 )
 optional=(linux-perf strace gnuplot-nox golang-go python3-aiohttp openssl wrk
 	nginx)
-cross_aarch64=(gcc-aarch64-linux-gnu qemu-user libc6-dev:arm64
-	libcmocka-dev:arm64 liburing-dev:arm64)
+# The build tools too: cross-test.sh runs on its own, and nothing below
+# pulls in meson, ninja, pkg-config (the cross file's) or python3.
+cross_aarch64=(meson ninja-build pkg-config python3 gcc-aarch64-linux-gnu
+	qemu-user libc6-dev:arm64 libcmocka-dev:arm64 liburing-dev:arm64)
 
 usage() {
 	echo "usage: scripts/deps.sh [--required | --all | --cross-aarch64]" >&2
@@ -103,18 +106,16 @@ main() {
 	[[ $# -le 1 ]] || usage
 
 	[[ ${COIL_SKIP_DEPS:-0} == 1 ]] && return 0
+	local need=("${required[@]}")
+	[[ $mode == cross ]] && need=("${cross_aarch64[@]}")
 	if ! command -v dpkg-query >/dev/null 2>&1; then
 		echo "$prog: not a Debian system; make sure these are installed:" \
-			"${required[*]//|/ or }" >&2
+			"${need[*]//|/ or }" >&2
 		return 0
 	fi
 
 	local req opt
-	if [[ $mode == cross ]]; then
-		req=$(missing_of "${cross_aarch64[@]}")
-	else
-		req=$(missing_of "${required[@]}")
-	fi
+	req=$(missing_of "${need[@]}")
 	opt=
 	[[ $mode == all ]] && opt=$(missing_of "${optional[@]}")
 	[[ -z $req && -z $opt ]] && return 0
