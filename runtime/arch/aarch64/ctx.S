@@ -19,21 +19,49 @@
 coil__ctx_switch:
 	.cfi_startproc
 	sub	sp, sp, #176
+	.cfi_adjust_cfa_offset 176
 	stp	x19, x20, [sp, #0]
+	.cfi_rel_offset x19, 0
+	.cfi_rel_offset x20, 8
 	stp	x21, x22, [sp, #16]
+	.cfi_rel_offset x21, 16
+	.cfi_rel_offset x22, 24
 	stp	x23, x24, [sp, #32]
+	.cfi_rel_offset x23, 32
+	.cfi_rel_offset x24, 40
 	stp	x25, x26, [sp, #48]
+	.cfi_rel_offset x25, 48
+	.cfi_rel_offset x26, 56
 	stp	x27, x28, [sp, #64]
+	.cfi_rel_offset x27, 64
+	.cfi_rel_offset x28, 72
 	stp	x29, x30, [sp, #80]
+	.cfi_rel_offset x29, 80
+	.cfi_rel_offset x30, 88
 	stp	d8, d9, [sp, #96]
+	.cfi_rel_offset d8, 96
+	.cfi_rel_offset d9, 104
 	stp	d10, d11, [sp, #112]
+	.cfi_rel_offset d10, 112
+	.cfi_rel_offset d11, 120
 	stp	d12, d13, [sp, #128]
+	.cfi_rel_offset d12, 128
+	.cfi_rel_offset d13, 136
 	stp	d14, d15, [sp, #144]
+	.cfi_rel_offset d14, 144
+	.cfi_rel_offset d15, 152
 	mrs	x9, fpcr
 	str	x9, [sp, #160]
 	mov	x9, sp
 	str	x9, [x0]
 	ldr	x9, [x1]
+	/*
+	 * Now on the other context's stack. Its saved frame has the same
+	 * layout, so the unwind rules above still hold: from here on a
+	 * backtrace (perf, gdb) shows the context being resumed. They stay
+	 * true while the registers are loaded (the frame is still there)
+	 * and are dropped when sp leaves it.
+	 */
 	mov	sp, x9
 	ldp	x19, x20, [sp, #0]
 	ldp	x21, x22, [sp, #16]
@@ -48,6 +76,27 @@ coil__ctx_switch:
 	ldr	x9, [sp, #160]
 	msr	fpcr, x9
 	add	sp, sp, #176
+	.cfi_adjust_cfa_offset -176
+	.cfi_restore x19
+	.cfi_restore x20
+	.cfi_restore x21
+	.cfi_restore x22
+	.cfi_restore x23
+	.cfi_restore x24
+	.cfi_restore x25
+	.cfi_restore x26
+	.cfi_restore x27
+	.cfi_restore x28
+	.cfi_restore x29
+	.cfi_restore x30
+	.cfi_restore d8
+	.cfi_restore d9
+	.cfi_restore d10
+	.cfi_restore d11
+	.cfi_restore d12
+	.cfi_restore d13
+	.cfi_restore d14
+	.cfi_restore d15
 	/*
 	 * x86-64 ends with an indirect jump instead of a return, because the
 	 * return-stack predictor guesses this switch's caller in the old
