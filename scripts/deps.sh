@@ -30,8 +30,9 @@ set -euo pipefail
 prog=deps.sh
 
 # "a|b" means either package will do: the first is installed when neither is.
+# g++: CI compiles the public headers as C++ (what C++ users include).
 required=(
-	'build-essential|gcc' libc6-dev meson ninja-build pkg-config
+	'build-essential|gcc' g++ libc6-dev meson ninja-build pkg-config
 	liburing-dev libcmocka-dev valgrind python3 libuv1-dev
 	libhttp-parser-dev libcurl4-openssl-dev
 )
