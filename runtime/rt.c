@@ -473,9 +473,12 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 	} else if (result) {
 		*result = rt->main->result;
 	}
-	if (!err && rt->opts.final_stats) {
+	/*
+	 * After a fatal ring error too: then tasks_live counts the tasks
+	 * abandoned inside their ops, and the counters show what led there.
+	 */
+	if (rt->opts.final_stats)
 		coil_stats_get(rt->opts.final_stats);
-	}
 	keep_stacks = err && err != -EDEADLK && rt->all;
 	if (keep_stacks)
 		coil__log(rt, "coil: task stacks left mapped: the kernel may "

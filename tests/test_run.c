@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -431,7 +432,7 @@ static int forbid_syscall(long nr)
 
 /* Child exit codes. */
 enum { CHILD_OK = 0, CHILD_NO_SECCOMP = 77, CHILD_WRONG_RET = 1,
-       CHILD_NO_MENTION = 2 };
+       CHILD_NO_MENTION = 2, CHILD_NOT_FILLED = 3 };
 
 static int seccomp_child(long nr, coil_fn body)
 {
@@ -457,15 +458,17 @@ static int seccomp_child(long nr, coil_fn body)
 	return CHILD_OK;
 }
 
-static void expect_seccomp_child(long nr, coil_fn body)
+/* Run @child(@nr, @body) in a forked process and expect CHILD_OK. */
+static void expect_child(int (*child)(long, coil_fn), long nr, coil_fn body)
 {
 	pid_t pid;
 	int status;
 
+	test_skip_if_thread_bound();
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(seccomp_child(nr, body));
+		_exit(child(nr, body));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == CHILD_NO_SECCOMP)
@@ -476,7 +479,7 @@ static void expect_seccomp_child(long nr, coil_fn body)
 static void test_run_seccomp_denied_ring_explains_itself(void **state)
 {
 	(void)state;
-	expect_seccomp_child(__NR_io_uring_setup, return_arg);
+	expect_child(seccomp_child, __NR_io_uring_setup, return_arg);
 }
 
 static void *sleep_briefly(void *arg)
@@ -493,7 +496,45 @@ static void *sleep_briefly(void *arg)
 static void test_run_seccomp_denied_enter_explains_itself(void **state)
 {
 	(void)state;
-	expect_seccomp_child(__NR_io_uring_enter, sleep_briefly);
+	expect_child(seccomp_child, __NR_io_uring_enter, sleep_briefly);
+}
+
+/*
+ * The counters are handed out after a fatal ring error too: the child's
+ * main task is abandoned inside its sleep when io_uring_enter is refused.
+ */
+static int final_stats_child(long nr, coil_fn body)
+{
+	struct coil_options o;
+	struct coil_stats fin;
+	int ret;
+
+	if (forbid_syscall(nr))
+		return CHILD_NO_SECCOMP;
+	coil_options_init(&o);
+	o.log = coil_log_quiet;
+	memset(&fin, 0xff, sizeof(fin));
+	o.final_stats = &fin;
+	ret = coil_run_opts(&o, body, NULL, NULL);
+	if (ret != -EPERM) {
+		fprintf(stderr, "coil_run_opts returned %d\n", ret);
+		return CHILD_WRONG_RET;
+	}
+	if (fin.tasks_spawned != 1 || fin.tasks_live != 1 ||
+	    fin.sq_entries == UINT_MAX) {
+		fprintf(stderr, "final_stats not filled: spawned %llu, live "
+			"%llu, sq_entries %u\n",
+			(unsigned long long)fin.tasks_spawned,
+			(unsigned long long)fin.tasks_live, fin.sq_entries);
+		return CHILD_NOT_FILLED;
+	}
+	return CHILD_OK;
+}
+
+static void test_run_final_stats_filled_after_fatal_ring_error(void **state)
+{
+	(void)state;
+	expect_child(final_stats_child, __NR_io_uring_enter, sleep_briefly);
 }
 
 static void *stats_into_null(void *arg)
@@ -521,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_run_bad_options_are_einval),
 		cmocka_unit_test(test_run_stats_get_null_is_einval),
 		cmocka_unit_test(test_run_seccomp_denied_enter_explains_itself),
+		cmocka_unit_test(
+			test_run_final_stats_filled_after_fatal_ring_error),
 		cmocka_unit_test(test_run_task_api_outside_runtime_is_eperm),
 		cmocka_unit_test(test_run_cancels_and_joins_leftover_tasks),
 		cmocka_unit_test(test_run_main_cancelled_by_itself_is_ecanceled),

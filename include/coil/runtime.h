@@ -68,6 +68,10 @@ struct coil_options {
 	 * If not NULL, receives the runtime's final counters after every task
 	 * has been joined and just before the runtime is torn down (tests use
 	 * it to assert that nothing leaked: tasks_live and stacks_in_use 0).
+	 * Also when the ring fails for good while running (tasks_live then
+	 * counts the tasks abandoned inside their ops); left untouched when
+	 * coil_run fails before a runtime exists (-EINVAL, -EBUSY, a refused
+	 * ring, -ENOMEM).
 	 */
 	struct coil_stats *final_stats;
 };
