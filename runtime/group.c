@@ -79,14 +79,18 @@ static void *child_main(void *arg)
 	 * group, for a child it could not collect, and a failure after
 	 * that must still cancel the siblings the join waits for.
 	 */
-	if (v < 0 && !g->stopping) {
+	if (v < 0) {
 		/*
+		 * After coil_group_cancel() a child that ends in -ECANCELED
+		 * did as it was told; any other failure still counts, as
+		 * asyncio.TaskGroup keeps the errors raised while it cancels.
 		 * The join returns an int: a failure below INT_MIN would
 		 * truncate to 0 or a positive value and read as success.
 		 */
-		if (!g->error)
+		if (!g->error && !(g->stopping && v == -ECANCELED))
 			g->error = v >= INT_MIN ? (int)v : -ERANGE;
-		coil_group_cancel(g);
+		if (!g->stopping)
+			coil_group_cancel(g);
 	}
 	/* A child the join could not collect may outlive the join. */
 	group_unref(g);

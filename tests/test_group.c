@@ -236,22 +236,24 @@ static void *body_group_cancel(void *arg)
 	struct kid k[NKIDS + 1];
 	struct coil_group *g;
 	uint64_t start = coil_now();
-	int i, ret;
+	int i;
 
 	(void)arg;
 	kids_init(k, NKIDS + 1, LONG_SLEEP);
+	for (i = 0; i < NKIDS + 1; i++)
+		k[i].fail_if_cancelled = -ECANCELED;
 	CHECK_EQ(coil_group_create(&g), 0);
 	for (i = 0; i < NKIDS; i++)
 		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
 	CHECK_EQ(coil_yield(), 0);
 	CHECK_EQ(coil_group_cancel(g), 0);
 	CHECK_EQ(coil_group_spawn(g, kid_main, &k[NKIDS]), -ECANCELED);
-	ret = coil_group_join(g);
-	/* sync.h leaves join's value after coil_group_cancel() open. */
-	CHECK(ret == 0 || ret == -ECANCELED);
+	/* Children that end in -ECANCELED did as told: not a failure. */
+	CHECK_EQ(coil_group_join(g), 0);
 	CHECK(elapsed_ns(start) < MS(1000));
 	for (i = 0; i < NKIDS; i++)
 		CHECK_EQ(k[i].sleep_ret, -ECANCELED);
+	CHECK_EQ(k[NKIDS].sleep_ret, 1); /* never started */
 	return NULL;
 }
 
@@ -259,6 +261,32 @@ static void test_group_cancel_cancels_every_child(void **state)
 {
 	(void)state;
 	run_main(body_group_cancel, NULL);
+}
+
+/* A child failing otherwise while it winds down is the group's failure. */
+static void *body_group_cancel_keeps_failure(void *arg)
+{
+	struct kid k[NKIDS];
+	struct coil_group *g;
+	int i;
+
+	(void)arg;
+	kids_init(k, NKIDS, LONG_SLEEP);
+	CHECK_EQ(coil_group_create(&g), 0);
+	for (i = 0; i < NKIDS; i++) {
+		k[i].fail_if_cancelled = i == 2 ? -EIO : -ECANCELED;
+		CHECK_EQ(coil_group_spawn(g, kid_main, &k[i]), 0);
+	}
+	CHECK_EQ(coil_yield(), 0);
+	CHECK_EQ(coil_group_cancel(g), 0);
+	CHECK_EQ(coil_group_join(g), -EIO);
+	return NULL;
+}
+
+static void test_group_cancel_keeps_a_real_failure(void **state)
+{
+	(void)state;
+	run_main(body_group_cancel_keeps_failure, NULL);
 }
 
 /* A child that, while the parent waits in join, adds a sibling. */
@@ -500,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_group_cancelled_parent_cancels_children),
 		cmocka_unit_test(test_group_spawn_into_failing_group_is_ecanceled),
 		cmocka_unit_test(test_group_cancel_cancels_every_child),
+		cmocka_unit_test(test_group_cancel_keeps_a_real_failure),
 		cmocka_unit_test(test_group_join_waits_for_child_spawned_during_join),
 		cmocka_unit_test(
 			test_group_join_of_child_joining_parent_keeps_group_alive),

@@ -221,8 +221,13 @@ int coil_group_spawn_opts(struct coil_group *g,
 			  const struct coil_spawn_opts *opts, coil_fn fn,
 			  void *arg);
 
-/* Cancel every child of @g. Returns 0, -EINVAL (@g NULL or another
- * runtime's). */
+/*
+ * coil_group_cancel - cancel every child of @g; no new child can start. A
+ * child that then returns -ECANCELED is not a failure: coil_group_join()
+ * returns 0, or the first failure with another error, before or after
+ * the cancel (a child that met -EIO while winding down). Returns 0,
+ * -EINVAL (@g NULL or another runtime's).
+ */
 int coil_group_cancel(struct coil_group *g);
 
 /*
