@@ -83,16 +83,17 @@ int coil__gai_error(int eai, int saved_errno)
 }
 
 /*
- * Strip "[...]" around an IPv6 literal into @buf; NULL/"" becomes "::". An
- * empty "[]" is left as it is, to fail as a name: stripped, it would read
- * as "::", and a connect there reaches this host.
+ * Strip "[...]" around an IPv6 literal into @buf; NULL stays NULL. An empty
+ * "[]" is left as it is, to fail as a name: stripped, it would read as "",
+ * or "::" where no host means every address, and a connect there reaches
+ * this host.
  */
-static const char *unbracket(const char *host, char *buf, size_t size)
+static const char *strip_brackets(const char *host, char *buf, size_t size)
 {
 	size_t len;
 
-	if (!host || !*host)
-		return "::";
+	if (!host)
+		return NULL;
 	len = strlen(host);
 	if (len < 3 || host[0] != '[' || host[len - 1] != ']' ||
 	    len - 2 >= size)
@@ -102,7 +103,18 @@ static const char *unbracket(const char *host, char *buf, size_t size)
 	return buf;
 }
 
-/* getaddrinfo() for numeric hosts only: never blocks. */
+/* strip_brackets(), and NULL/"" become "::": the listeners' "every address". */
+static const char *unbracket(const char *host, char *buf, size_t size)
+{
+	if (!host || !*host)
+		return "::";
+	return strip_brackets(host, buf, size);
+}
+
+/*
+ * getaddrinfo() for numeric hosts only: never blocks. @host NULL means what
+ * it means to getaddrinfo() (loopback, or every address with AI_PASSIVE).
+ */
 static int numeric_ai(const char *host, const char *service, int family,
 		      int socktype, int flags, struct addrinfo **out)
 {
@@ -113,8 +125,8 @@ static int numeric_ai(const char *host, const char *service, int family,
 	hints.ai_family = family;
 	hints.ai_socktype = socktype;
 	hints.ai_flags = flags | AI_NUMERICHOST | AI_NUMERICSERV;
-	return getaddrinfo(unbracket(host, buf, sizeof(buf)), service, &hints,
-			   out);
+	return getaddrinfo(strip_brackets(host, buf, sizeof(buf)), service,
+			   &hints, out);
 }
 
 int coil_addr_parse(const char *host, uint16_t port,
@@ -122,12 +134,13 @@ int coil_addr_parse(const char *host, uint16_t port,
 {
 	struct addrinfo *ai;
 	char service[8];
+	char buf[INET6_ADDRSTRLEN + 16];
 
 	if (!ss || !len)
 		return -EINVAL;
 	snprintf(service, sizeof(service), "%u", port);
-	if (numeric_ai(host, service, AF_UNSPEC, SOCK_STREAM, AI_PASSIVE,
-		       &ai) != 0)
+	if (numeric_ai(unbracket(host, buf, sizeof(buf)), service, AF_UNSPEC,
+		       SOCK_STREAM, AI_PASSIVE, &ai) != 0)
 		return -EINVAL;
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*len = ai->ai_addrlen;
@@ -270,6 +283,8 @@ static int resolve_flags(const char *host, const char *service, int family,
 		     family != AF_INET6))
 		return -EINVAL;
 	*out = NULL;
+	if (!host && !service)
+		return -COIL_ENONAME; /* getaddrinfo's answer, without a hop */
 	err = numeric_ai(host, service, family, socktype, flags, out);
 	if (err != EAI_NONAME)
 		return coil__gai_error(err, errno);

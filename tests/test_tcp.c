@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -207,6 +208,100 @@ static void test_tcp_connect_unresolvable_name_is_enoname(void **state)
 	if (err == -EAGAIN)
 		TEST_SKIP("the resolver is unreachable here (EAI_AGAIN)");
 	assert_int_equal(err, -COIL_ENONAME);
+}
+
+/* ------------------------------------------------------ coil_resolve */
+
+struct resolve_case {
+	const char *host, *service;
+	int family;
+	int ret;            /* coil_resolve()'s */
+	int n;              /* addresses in the list */
+	int loopback;       /* of them, loopback ones */
+	int port;           /* of the first, -1 when none */
+};
+
+static void *body_resolve(void *arg)
+{
+	struct resolve_case *rc = arg;
+	struct addrinfo *list = NULL, *ai;
+
+	rc->port = -1;
+	rc->ret = coil_resolve(rc->host, rc->service, rc->family, SOCK_STREAM,
+			       &list);
+	for (ai = list; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			struct sockaddr_in *in = (void *)ai->ai_addr;
+
+			rc->loopback += ntohl(in->sin_addr.s_addr) >> 24 == 127;
+			if (rc->port < 0)
+				rc->port = ntohs(in->sin_port);
+		} else if (ai->ai_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (void *)ai->ai_addr;
+
+			rc->loopback += IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+			if (rc->port < 0)
+				rc->port = ntohs(in6->sin6_port);
+		}
+		rc->n++;
+	}
+	if (list)
+		freeaddrinfo(list);
+	return NULL;
+}
+
+/* No host is getaddrinfo()'s no host: the loopback addresses, not "::". */
+static void test_resolve_no_host_is_loopback(void **state)
+{
+	struct resolve_case rc = { NULL, "80", AF_UNSPEC, 0, 0, 0, 0 };
+
+	(void)state;
+	test_run(body_resolve, &rc);
+	assert_int_equal(rc.ret, 0);
+	assert_true(rc.n > 0);
+	assert_int_equal(rc.loopback, rc.n);
+	assert_int_equal(rc.port, 80);
+}
+
+static void test_resolve_no_host_no_service_is_enoname(void **state)
+{
+	struct resolve_case rc = { NULL, NULL, AF_UNSPEC, 0, 0, 0, 0 };
+
+	(void)state;
+	test_run(body_resolve, &rc);
+	assert_int_equal(rc.ret, -COIL_ENONAME);
+	assert_int_equal(rc.n, 0);
+}
+
+static void test_resolve_bracketed_ipv6_literal(void **state)
+{
+	struct resolve_case rc = { "[::1]", "8080", AF_INET6, 0, 0, 0, 0 };
+
+	(void)state;
+	test_run(body_resolve, &rc);
+	assert_int_equal(rc.ret, 0);
+	assert_int_equal(rc.n, 1);
+	assert_int_equal(rc.loopback, 1);
+	assert_int_equal(rc.port, 8080);
+}
+
+static void *body_resolve_bad_arguments(void *arg)
+{
+	struct addrinfo *list = NULL;
+
+	(void)arg;
+	assert_int_equal(coil_resolve("127.0.0.1", "80", AF_UNIX, SOCK_STREAM,
+				      &list), -EINVAL);
+	assert_int_equal(coil_resolve("127.0.0.1", "80", AF_INET, SOCK_STREAM,
+				      NULL), -EINVAL);
+	assert_null(list);
+	return NULL;
+}
+
+static void test_resolve_bad_arguments_are_einval(void **state)
+{
+	(void)state;
+	test_run(body_resolve_bad_arguments, NULL);
 }
 
 /*
@@ -785,6 +880,10 @@ int main(void)
 		cmocka_unit_test(
 			test_tcp_connect_empty_brackets_is_not_this_host),
 		cmocka_unit_test(test_tcp_connect_by_name_localhost),
+		cmocka_unit_test(test_resolve_no_host_is_loopback),
+		cmocka_unit_test(test_resolve_no_host_no_service_is_enoname),
+		cmocka_unit_test(test_resolve_bracketed_ipv6_literal),
+		cmocka_unit_test(test_resolve_bad_arguments_are_einval),
 		cmocka_unit_test(test_tcp_connect_unresolvable_name_is_enoname),
 		cmocka_unit_test(test_tcp_connect_times_out_with_linked_timeout),
 		cmocka_unit_test(test_tcp_accept_times_out),

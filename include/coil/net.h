@@ -64,11 +64,14 @@ int coil_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 /*
  * coil_resolve - getaddrinfo(@host, @service) on the offload pool; the
  * calling task suspends until it returns. @family: AF_UNSPEC, AF_INET or
- * AF_INET6; @socktype: SOCK_STREAM or SOCK_DGRAM. Numeric hosts are
- * converted in place without a thread hop. On success *@out is a list the
- * caller frees with freeaddrinfo(). Returns 0, -COIL_ENONAME and the codes
- * above, -ECANCELED/-ETIMEDOUT (the lookup thread finishes in the
- * background; its result is freed), -EPERM outside a task.
+ * AF_INET6; @socktype: SOCK_STREAM or SOCK_DGRAM. Numeric hosts ("[::1]"
+ * brackets accepted) are converted in place without a thread hop. @host
+ * NULL means what it does to getaddrinfo() without AI_PASSIVE: the
+ * loopback addresses; @host and @service both NULL is -COIL_ENONAME. On
+ * success *@out is a list the caller frees with freeaddrinfo(). Returns
+ * 0, -COIL_ENONAME and the codes above, -ECANCELED/-ETIMEDOUT (the lookup
+ * thread finishes in the background; its result is freed), -EPERM outside
+ * a task.
  */
 int coil_resolve(const char *host, const char *service, int family,
 		 int socktype, struct addrinfo **out);
