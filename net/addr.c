@@ -103,12 +103,21 @@ static const char *strip_brackets(const char *host, char *buf, size_t size)
 	return buf;
 }
 
-/* strip_brackets(), and NULL/"" become "::": the listeners' "every address". */
-static const char *unbracket(const char *host, char *buf, size_t size)
+/*
+ * NULL/"" become "::": the listeners' "every address". Brackets are left
+ * on: numeric_ai() strips them, once ("[[::1]]" must stay no address).
+ */
+static const char *any_if_none(const char *host)
 {
-	if (!host || !*host)
-		return "::";
-	return strip_brackets(host, buf, size);
+	return host && *host ? host : "::";
+}
+
+/* "[...]": an IPv6 literal or nothing, never a name to look up. */
+static bool bracketed(const char *host)
+{
+	size_t len = host ? strlen(host) : 0;
+
+	return len >= 2 && host[0] == '[' && host[len - 1] == ']';
 }
 
 /*
@@ -134,13 +143,12 @@ int coil_addr_parse(const char *host, uint16_t port,
 {
 	struct addrinfo *ai;
 	char service[8];
-	char buf[INET6_ADDRSTRLEN + 16];
 
 	if (!ss || !len)
 		return -EINVAL;
 	snprintf(service, sizeof(service), "%u", port);
-	if (numeric_ai(unbracket(host, buf, sizeof(buf)), service, AF_UNSPEC,
-		       SOCK_STREAM, AI_PASSIVE, &ai) != 0)
+	if (numeric_ai(any_if_none(host), service, AF_UNSPEC, SOCK_STREAM,
+		       AI_PASSIVE, &ai) != 0)
 		return -EINVAL;
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*len = ai->ai_addrlen;
@@ -288,6 +296,9 @@ static int resolve_flags(const char *host, const char *service, int family,
 	err = numeric_ai(host, service, family, socktype, flags, out);
 	if (err != EAI_NONAME)
 		return coil__gai_error(err, errno);
+	/* Not numeric inside the brackets: "[localhost]" is no name either. */
+	if (bracketed(host))
+		return -COIL_ENONAME;
 	if (!self)
 		return -EPERM;
 	err = coil__check_cancel(self);
@@ -327,9 +338,8 @@ int coil__resolve_port(const char *host, uint16_t port, int socktype,
 		       int flags, struct addrinfo **out)
 {
 	char service[8];
-	char buf[INET6_ADDRSTRLEN + 16];
 
 	snprintf(service, sizeof(service), "%u", port);
-	return resolve_flags(unbracket(host, buf, sizeof(buf)), service,
-			     AF_UNSPEC, socktype, flags, out);
+	return resolve_flags(any_if_none(host), service, AF_UNSPEC, socktype,
+			     flags, out);
 }

@@ -329,6 +329,47 @@ static void test_tcp_connect_empty_brackets_is_not_this_host(void **state)
 }
 
 /*
+ * Brackets are stripped once, and only around a numeric address: "[[::1]]"
+ * is no address, and "[localhost]" is no name (coil_resolve() says so), so
+ * neither may reach the listener on this host.
+ */
+static void *body_bad_brackets(void *arg)
+{
+	static const char *const hosts[] = { "[[::1]]", "[localhost]" };
+	struct coil_listener *l = listen_on("::", NULL);
+	uint16_t port = (uint16_t)coil_listener_port(l);
+	struct addrinfo *list = NULL;
+	int *ret = arg, fd;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		fd = coil_tcp_connect(hosts[i], port, MS(1000));
+		if (fd >= 0)
+			coil_close(fd);
+		ret[2 * i] = fd;
+		ret[2 * i + 1] = coil_resolve(hosts[i], "80", AF_UNSPEC,
+					      SOCK_STREAM, &list);
+		if (list)
+			freeaddrinfo(list);
+		list = NULL;
+	}
+	coil_listener_close(l);
+	return NULL;
+}
+
+static void test_tcp_connect_bad_brackets_are_no_name(void **state)
+{
+	int ret[4];
+
+	(void)state;
+	test_run(body_bad_brackets, ret);
+	assert_int_equal(ret[0], -COIL_ENONAME); /* connect "[[::1]]" */
+	assert_int_equal(ret[1], -COIL_ENONAME); /* resolve "[[::1]]" */
+	assert_int_equal(ret[2], -COIL_ENONAME); /* connect "[localhost]" */
+	assert_int_equal(ret[3], -COIL_ENONAME); /* resolve "[localhost]" */
+}
+
+/*
  * A listener with a full accept queue drops further SYNs, so the next
  * connect hangs in SYN_SENT: the per-attempt linked timeout must end it.
  */
@@ -774,6 +815,11 @@ static void test_addr_parse_and_format_round_trip(void **state)
 	assert_string_equal(buf, "[::1]:8080");
 	assert_int_equal(coil_addr_parse("localhost", 80, &ss, &len),
 			 -EINVAL); /* names are not numeric */
+	assert_int_equal(coil_addr_parse("[[::1]]", 80, &ss, &len),
+			 -EINVAL); /* brackets come off once */
+	assert_int_equal(coil_addr_parse("[]", 80, &ss, &len), -EINVAL);
+	assert_int_equal(coil_addr_parse("", 80, &ss, &len), 0); /* "::" */
+	assert_int_equal(ss.ss_family, AF_INET6);
 	assert_int_equal(coil_addr_format((struct sockaddr *)&ss, len, buf, 4),
 			 -ENOSPC);
 }
@@ -880,6 +926,7 @@ int main(void)
 		cmocka_unit_test(
 			test_tcp_connect_empty_brackets_is_not_this_host),
 		cmocka_unit_test(test_tcp_connect_by_name_localhost),
+		cmocka_unit_test(test_tcp_connect_bad_brackets_are_no_name),
 		cmocka_unit_test(test_resolve_no_host_is_loopback),
 		cmocka_unit_test(test_resolve_no_host_no_service_is_enoname),
 		cmocka_unit_test(test_resolve_bracketed_ipv6_literal),
