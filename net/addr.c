@@ -285,6 +285,7 @@ static int resolve_flags(const char *host, const char *service, int family,
 	struct coil_task *self = coil__running(), *t;
 	struct coil__wq_node n = { 0 };
 	struct resolve_job *j;
+	char buf[INET6_ADDRSTRLEN + 16];
 	int err;
 
 	if (!out || (family != AF_UNSPEC && family != AF_INET &&
@@ -296,9 +297,19 @@ static int resolve_flags(const char *host, const char *service, int family,
 	err = numeric_ai(host, service, family, socktype, flags, out);
 	if (err != EAI_NONAME)
 		return coil__gai_error(err, errno);
-	/* Not numeric inside the brackets: "[localhost]" is no name either. */
-	if (bracketed(host))
-		return -COIL_ENONAME;
+	/*
+	 * Brackets hold an IPv6 literal or nothing: "[localhost]" is no name.
+	 * "[::1]" with a service name goes to the lookup without them (the
+	 * service needs it; getaddrinfo() takes no brackets).
+	 */
+	if (bracketed(host)) {
+		struct addrinfo *probe;
+
+		if (numeric_ai(host, NULL, family, socktype, 0, &probe) != 0)
+			return -COIL_ENONAME;
+		freeaddrinfo(probe);
+		host = strip_brackets(host, buf, sizeof(buf));
+	}
 	if (!self)
 		return -EPERM;
 	err = coil__check_cancel(self);

@@ -285,6 +285,20 @@ static void test_resolve_bracketed_ipv6_literal(void **state)
 	assert_int_equal(rc.port, 8080);
 }
 
+/* A bracketed literal with a service name: the lookup gets no brackets. */
+static void test_resolve_bracketed_literal_with_service_name(void **state)
+{
+	struct resolve_case rc = { "[::1]", "http", AF_INET6, 0, 0, 0, 0 };
+
+	(void)state;
+	if (!getservbyname("http", "tcp"))
+		skip(); /* no /etc/services */
+	test_run(body_resolve, &rc);
+	assert_int_equal(rc.ret, 0);
+	assert_int_equal(rc.loopback, rc.n);
+	assert_int_equal(rc.port, 80);
+}
+
 static void *body_resolve_bad_arguments(void *arg)
 {
 	struct addrinfo *list = NULL;
@@ -930,6 +944,8 @@ int main(void)
 		cmocka_unit_test(test_resolve_no_host_is_loopback),
 		cmocka_unit_test(test_resolve_no_host_no_service_is_enoname),
 		cmocka_unit_test(test_resolve_bracketed_ipv6_literal),
+		cmocka_unit_test(
+			test_resolve_bracketed_literal_with_service_name),
 		cmocka_unit_test(test_resolve_bad_arguments_are_einval),
 		cmocka_unit_test(test_tcp_connect_unresolvable_name_is_enoname),
 		cmocka_unit_test(test_tcp_connect_times_out_with_linked_timeout),
