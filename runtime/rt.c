@@ -474,8 +474,9 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 		*result = rt->main->result;
 	}
 	/*
-	 * After a fatal ring error too: then tasks_live counts the tasks
-	 * abandoned inside their ops, and the counters show what led there.
+	 * After a fatal ring error or a deadlock that cancelling did not
+	 * break too: then tasks_live counts the tasks abandoned, and the
+	 * counters show what led there.
 	 */
 	if (rt->opts.final_stats)
 		coil_stats_get(rt->opts.final_stats);

@@ -68,10 +68,11 @@ struct coil_options {
 	 * If not NULL, receives the runtime's final counters after every task
 	 * has been joined and just before the runtime is torn down (tests use
 	 * it to assert that nothing leaked: tasks_live and stacks_in_use 0).
-	 * Also when the ring fails for good while running (tasks_live then
-	 * counts the tasks abandoned inside their ops); left untouched when
-	 * coil_run fails before a runtime exists (-EINVAL, -EBUSY, a refused
-	 * ring, -ENOMEM).
+	 * Also when coil_run gives up on tasks it cannot finish - the ring
+	 * fails for good, or a deadlock outlasts cancelling every task
+	 * (-EDEADLK) - and tasks_live then counts them; left untouched when
+	 * coil_run fails before the main task starts (-EINVAL, -EBUSY, a
+	 * refused ring, -ENOMEM for the ring or the main task).
 	 */
 	struct coil_stats *final_stats;
 };
