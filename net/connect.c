@@ -45,10 +45,14 @@ int coil_connect_addr(const struct sockaddr *addr, socklen_t addrlen,
 	return fd;
 }
 
-/* Worth trying the next address after this error? */
+/*
+ * Worth trying the next address after this error? -EPERM is: a cgroup
+ * connect hook or a firewall may refuse one family (or one address) and
+ * let the next through.
+ */
 static bool try_next(const struct coil_task *self, int err)
 {
-	if (err == -ECANCELED || err == -EPERM || err == -ENOMEM)
+	if (err == -ECANCELED || err == -ENOMEM)
 		return false;
 	/* The enclosing deadline, not the per-attempt timeout, expired. */
 	if (err == -ETIMEDOUT && coil__interrupted(self))

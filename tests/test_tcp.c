@@ -7,16 +7,22 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
 #include <netinet/in.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -381,6 +387,179 @@ static void test_tcp_connect_bad_brackets_are_no_name(void **state)
 	assert_int_equal(ret[1], -COIL_ENONAME); /* resolve "[[::1]]" */
 	assert_int_equal(ret[2], -COIL_ENONAME); /* connect "[localhost]" */
 	assert_int_equal(ret[3], -COIL_ENONAME); /* resolve "[localhost]" */
+}
+
+/* ------------------------------------- connect past a refused address */
+
+/* The cgroup v2 mount point from /proc/self/mounts, or NULL. */
+static const char *cgroup2_root(char *buf, size_t size)
+{
+	char dev[64], dir[256], type[32];
+	const char *found = NULL;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	if (!f)
+		return NULL;
+	while (fscanf(f, "%63s %255s %31s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2") == 0) {
+			snprintf(buf, size, "%s", dir);
+			found = buf;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Put this process in a new cgroup @dir whose BPF program refuses every
+ * IPv6 TCP connect with EPERM (a cgroup connect hook: the way a container
+ * or a per-family firewall says no). UDP stays allowed: glibc sorts the
+ * addresses it resolves by connecting a UDP socket to each, and would put
+ * a refused ::1 last. Returns 0 or -1 where it cannot be done.
+ */
+static int refuse_ipv6_connects(const char *dir)
+{
+	/* r0 = ctx->type == SOCK_STREAM ? 0 (refuse) : 1 (allow) */
+	struct bpf_insn deny[] = {
+		{ .code = BPF_LDX | BPF_W | BPF_MEM, .dst_reg = 2, .src_reg = 1,
+		  .off = offsetof(struct bpf_sock_addr, type) },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = 2, .off = 1,
+		  .imm = SOCK_STREAM },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr a;
+	char procs[512];
+	int fd, prog, cg;
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -1;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0)
+		return -1;
+	close(fd);
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+	a.expected_attach_type = BPF_CGROUP_INET6_CONNECT;
+	a.insns = (uintptr_t)deny;
+	a.insn_cnt = sizeof(deny) / sizeof(deny[0]);
+	a.license = (uintptr_t)"GPL";
+	prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	cg = open(dir, O_RDONLY | O_DIRECTORY);
+	if (prog < 0 || cg < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.target_fd = (unsigned)cg;
+	a.attach_bpf_fd = (unsigned)prog;
+	a.attach_type = BPF_CGROUP_INET6_CONNECT;
+	return syscall(SYS_bpf, BPF_PROG_ATTACH, &a, sizeof(a)) ? -1 : 0;
+}
+
+#define DUAL_NAME "coil-dual.test"
+
+/*
+ * Give this process its own /etc/hosts in which DUAL_NAME is ::1 and
+ * 127.0.0.1 (a private mount namespace, the file bind-mounted over the
+ * real one). Returns 0 or -1 where it cannot be done.
+ */
+static int hosts_with_dual_name(void)
+{
+	char path[64];
+	FILE *f;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -1;
+	snprintf(path, sizeof(path), "/tmp/coil-hosts-%d", (int)getpid());
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "::1 " DUAL_NAME "\n127.0.0.1 " DUAL_NAME "\n");
+	if (fclose(f) || mount(path, "/etc/hosts", NULL, MS_BIND, NULL)) {
+		unlink(path);
+		return -1;
+	}
+	unlink(path); /* the bind mount keeps it */
+	return 0;
+}
+
+enum { REFUSED_OK = 0, REFUSED_SKIP = 77, REFUSED_V4_FIRST = 78,
+       REFUSED_NO_EPERM = 79, REFUSED_FAILED = 1 };
+
+static void *body_connect_past_refused(void *arg)
+{
+	struct coil_listener *l = NULL;
+	struct addrinfo *list = NULL;
+	int *status = arg, fd, err;
+
+	/* The name must list ::1 before 127.0.0.1, or this proves nothing. */
+	err = coil_resolve(DUAL_NAME, "80", AF_UNSPEC, SOCK_STREAM, &list);
+	if (err || list->ai_family != AF_INET6) {
+		*status = REFUSED_V4_FIRST;
+		goto out;
+	}
+	fd = coil_tcp_connect("::1", 9, MS(1000));
+	if (fd != -EPERM) {
+		fprintf(stderr, "connect to ::1 gave %d, not -EPERM\n", fd);
+		*status = REFUSED_NO_EPERM;
+		goto out;
+	}
+	/* Only on IPv4: ::1 is refused by the hook, 127.0.0.1 accepts. */
+	if (coil_tcp_listen("127.0.0.1", 0, NULL, &l) != 0) {
+		*status = REFUSED_FAILED;
+		goto out;
+	}
+	fd = coil_tcp_connect(DUAL_NAME, (uint16_t)coil_listener_port(l),
+			      MS(2000));
+	if (fd < 0)
+		fprintf(stderr, "connect to " DUAL_NAME " gave %d\n", fd);
+	*status = fd >= 0 ? REFUSED_OK : REFUSED_FAILED;
+	if (fd >= 0)
+		coil_close(fd);
+	coil_listener_close(l);
+out:
+	if (list)
+		freeaddrinfo(list);
+	return NULL;
+}
+
+/*
+ * An address refused with EPERM (a cgroup hook, a firewall for one
+ * family) is no reason to give up: the next address may well connect.
+ */
+static void test_tcp_connect_tries_next_address_after_eperm(void **state)
+{
+	char root[256], dir[320];
+	int status, child_status = REFUSED_FAILED;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || test_under_valgrind() ||
+	    !cgroup2_root(root, sizeof(root)))
+		TEST_SKIP("needs root and cgroup v2 (and no Valgrind: bpf)");
+	snprintf(dir, sizeof(dir), "%s/coil-test-%d", root, (int)getpid());
+	test_skip_if_thread_bound();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (hosts_with_dual_name() || refuse_ipv6_connects(dir))
+			_exit(REFUSED_SKIP);
+		if (coil_run(body_connect_past_refused, &child_status, NULL))
+			_exit(REFUSED_FAILED);
+		_exit(child_status);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(dir); /* empty now that the child is gone; drops the hook */
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == REFUSED_SKIP)
+		TEST_SKIP("cannot make a private /etc/hosts or attach a "
+			  "cgroup connect hook here");
+	if (WEXITSTATUS(status) == REFUSED_V4_FIRST)
+		TEST_SKIP(DUAL_NAME " does not resolve to ::1 first here");
+	assert_int_equal(WEXITSTATUS(status), REFUSED_OK);
 }
 
 /*
@@ -948,6 +1127,7 @@ int main(void)
 			test_resolve_bracketed_literal_with_service_name),
 		cmocka_unit_test(test_resolve_bad_arguments_are_einval),
 		cmocka_unit_test(test_tcp_connect_unresolvable_name_is_enoname),
+		cmocka_unit_test(test_tcp_connect_tries_next_address_after_eperm),
 		cmocka_unit_test(test_tcp_connect_times_out_with_linked_timeout),
 		cmocka_unit_test(test_tcp_accept_times_out),
 		cmocka_unit_test(test_tcp_listener_close_wakes_acceptor_with_ebadf),

@@ -170,10 +170,12 @@ int coil_listener_close(struct coil_listener *l);
  * a name resolved with coil_resolve(); every address it resolves to is
  * tried in turn (in the resolver's order, which prefers IPv6 where it is
  * routable) with @timeout_ns per attempt (a linked timeout on the
- * IORING_OP_CONNECT). Returns the connected fd, or the last attempt's
- * error (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, ...), -COIL_ENONAME,
- * -ECANCELED, -EPERM outside a task. An enclosing deadline bounds the
- * whole call.
+ * IORING_OP_CONNECT); an address refused for any reason but
+ * cancellation or -ENOMEM (-EPERM from a firewall or cgroup hook too)
+ * passes on to the next. Returns the connected fd, or the last attempt's
+ * error (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EPERM, ...),
+ * -COIL_ENONAME, -ECANCELED, -EPERM outside a task. An enclosing deadline
+ * bounds the whole call.
  */
 int coil_tcp_connect(const char *host, uint16_t port, int64_t timeout_ns);
 
