@@ -34,9 +34,7 @@ static ssize_t write_nosignal(int fd, const void *buf, size_t len,
 
 	if (!sqe)
 		return op.res;
-	io_uring_prep_write(sqe, fd, buf,
-			    len > 0x7ffff000u ? 0x7ffff000u : (unsigned)len,
-			    (uint64_t)-1);
+	io_uring_prep_write(sqe, fd, buf, coil__rw_len(len), (uint64_t)-1);
 	sqe->flags |= IOSQE_ASYNC;
 	return coil__op_wait(&op, sqe);
 }
@@ -83,8 +81,7 @@ static ssize_t splice_op(int in, int64_t off_in, int out, size_t len,
 
 	if (!sqe)
 		return op.res;
-	io_uring_prep_splice(sqe, in, off_in, out, -1,
-			     len > 0x7ffff000u ? 0x7ffff000u : (unsigned)len,
+	io_uring_prep_splice(sqe, in, off_in, out, -1, coil__rw_len(len),
 			     SPLICE_F_MOVE);
 	return coil__op_wait(&op, sqe);
 }

@@ -236,6 +236,15 @@ static inline int64_t coil__user_timeout(int64_t timeout_ns)
 	return timeout_ns < 0 ? -1 : timeout_ns;
 }
 
+/* The kernel's per-call cap (MAX_RW_COUNT); SQE lengths are 32 bits. */
+#define COIL__MAX_RW 0x7ffff000u
+
+/* @len as an SQE length: at most COIL__MAX_RW (the caller loops on). */
+static inline unsigned coil__rw_len(size_t len)
+{
+	return len > COIL__MAX_RW ? COIL__MAX_RW : (unsigned)len;
+}
+
 
 /* The slow path of coil__op_prep(): errors, deadlines, special values. */
 struct io_uring_sqe *coil__op_prep_slow(struct coil__op *op,

@@ -45,14 +45,6 @@ static ssize_t filled_iov(const struct iovec *iov, int iovcnt, ssize_t res)
 
 /* ---------------------------------------------------------- the op core */
 
-/* The kernel's per-call cap (MAX_RW_COUNT); SQE lengths are 32 bits. */
-#define COIL__MAX_RW 0x7ffff000u
-
-static inline unsigned rw_len(size_t len)
-{
-	return len > COIL__MAX_RW ? COIL__MAX_RW : (unsigned)len;
-}
-
 static void op_unwait(struct coil_task *t, int why)
 {
 	struct coil__op *op = t->wait_obj;
@@ -196,7 +188,7 @@ ssize_t coil_read_timeout(int fd, void *buf, size_t len, int64_t off,
 			  int64_t timeout_ns)
 {
 	OP_BEGIN("read", timeout_ns);
-	io_uring_prep_read(sqe, fd, buf, rw_len(len), (uint64_t)off);
+	io_uring_prep_read(sqe, fd, buf, coil__rw_len(len), (uint64_t)off);
 	return filled(buf, coil__op_wait(&op, sqe));
 }
 
@@ -209,7 +201,7 @@ ssize_t coil_write_timeout(int fd, const void *buf, size_t len, int64_t off,
 			   int64_t timeout_ns)
 {
 	OP_BEGIN("write", timeout_ns);
-	io_uring_prep_write(sqe, fd, buf, rw_len(len), (uint64_t)off);
+	io_uring_prep_write(sqe, fd, buf, coil__rw_len(len), (uint64_t)off);
 	return coil__op_wait(&op, sqe);
 }
 
@@ -248,7 +240,7 @@ ssize_t coil_recv_timeout(int fd, void *buf, size_t len, int flags,
 			  int64_t timeout_ns)
 {
 	OP_BEGIN("recv", timeout_ns);
-	io_uring_prep_recv(sqe, fd, buf, rw_len(len), flags);
+	io_uring_prep_recv(sqe, fd, buf, coil__rw_len(len), flags);
 	return filled(buf, coil__op_wait(&op, sqe));
 }
 
@@ -261,7 +253,7 @@ ssize_t coil_send_timeout(int fd, const void *buf, size_t len, int flags,
 			  int64_t timeout_ns)
 {
 	OP_BEGIN("send", timeout_ns);
-	io_uring_prep_send(sqe, fd, buf, rw_len(len), flags | MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, fd, buf, coil__rw_len(len), flags | MSG_NOSIGNAL);
 	return coil__op_wait(&op, sqe);
 }
 
