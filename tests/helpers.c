@@ -15,10 +15,12 @@ bool test_under_valgrind(void)
 	return p && strstr(p, "vgpreload");
 }
 
+#define PROBE_WHY 256
+
 /* Keeps the last line coil logged (the reason a ring was refused). */
 static void probe_log(void *userdata, const char *line)
 {
-	snprintf(userdata, 256, "%s", line);
+	snprintf(userdata, PROBE_WHY, "%s", line);
 }
 
 static void *probe_main(void *arg)
@@ -29,7 +31,7 @@ static void *probe_main(void *arg)
 void test_require_io_uring(void)
 {
 	struct coil_options o;
-	char why[256] = "";
+	char why[PROBE_WHY] = "";
 	const char *require = getenv("COIL_TEST_REQUIRE_URING");
 	int ret;
 
