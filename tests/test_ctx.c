@@ -39,7 +39,7 @@
 
 /* tests/arch/<cpu>/switch_checked.S */
 unsigned test_switch_checked(struct coil__ctx *from, struct coil__ctx *to,
-			     unsigned long seed);
+			     unsigned long seed, int site);
 
 struct stack {
 	unsigned char *lo;
@@ -159,6 +159,7 @@ static void test_unaligned_stack_top_is_rounded_down(void **state)
 static struct coil__ctx reg_ctx;
 static unsigned reg_co_bad;  /* registers the coroutine lost, all rounds */
 static unsigned long reg_co_rounds;
+static int reg_co_site;      /* the coroutine's call site of the switch */
 
 /* Each side loads its own values before every switch and checks them after. */
 static void reg_entry(void *arg)
@@ -167,30 +168,52 @@ static void reg_entry(void *arg)
 	for (;;) {
 		reg_co_bad |= test_switch_checked(&reg_ctx, &main_ctx,
 						  0xc0c0c0c000000000ul +
-							  reg_co_rounds * 64);
+							  reg_co_rounds * 64,
+						  reg_co_site);
 		reg_co_rounds++;
 	}
 }
 
-static void test_callee_saved_registers_survive_both_ways(void **state)
+/*
+ * Main switches from call site 0, the coroutine from @co_site. The x86-64
+ * switch returns with "ret" to a context that suspended at the call site
+ * it leaves from and with an indirect jump otherwise: same sites test the
+ * first way, different sites the second.
+ */
+static void check_registers_survive(int co_site)
 {
 	struct stack s = stack_new();
 	unsigned main_bad = 0;
 	unsigned long i;
 
-	(void)state;
 	reg_co_bad = 0;
 	reg_co_rounds = 0;
+	reg_co_site = co_site;
 	coil__ctx_make(&reg_ctx, s.lo + STACK_SIZE, reg_entry, NULL,
 		       coil__ctx_fpstate());
 	for (i = 0; i < REG_ROUNDS; i++)
 		main_bad |= test_switch_checked(&main_ctx, &reg_ctx,
-						0xa0a0a0a000000000ul + i * 64);
+						0xa0a0a0a000000000ul + i * 64,
+						0);
 	/* Main saw every round; the coroutine all but its first entry. */
 	assert_int_equal(reg_co_rounds, REG_ROUNDS - 1);
 	assert_int_equal(main_bad, 0);
 	assert_int_equal(reg_co_bad, 0);
 	stack_free(&s);
+}
+
+static void
+test_callee_saved_registers_survive_switches_at_one_call_site(void **state)
+{
+	(void)state;
+	check_registers_survive(0);
+}
+
+static void
+test_callee_saved_registers_survive_switches_between_call_sites(void **state)
+{
+	(void)state;
+	check_registers_survive(1);
 }
 
 /* ------------------------------------------- floating-point control state */
@@ -358,7 +381,9 @@ int main(void)
 		cmocka_unit_test(test_entry_runs_on_its_own_aligned_stack),
 		cmocka_unit_test(test_unaligned_stack_top_is_rounded_down),
 		cmocka_unit_test(
-			test_callee_saved_registers_survive_both_ways),
+			test_callee_saved_registers_survive_switches_at_one_call_site),
+		cmocka_unit_test(
+			test_callee_saved_registers_survive_switches_between_call_sites),
 		cmocka_unit_test(
 			test_new_context_starts_with_the_given_fp_state),
 		cmocka_unit_test(

@@ -41,6 +41,7 @@ coil__ctx_switch:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movq	56(%rsp), %rax		/* our return address, for the end */
 	movq	%rsp, (%rdi)
 	/*
 	 * Now on the other context's stack. Its saved frame has the same
@@ -71,12 +72,24 @@ coil__ctx_switch:
 	.cfi_adjust_cfa_offset -8
 	.cfi_restore %rbp
 	/*
-	 * Not "ret": the return-stack predictor would guess the caller of
-	 * this switch and miss on every switch (measured: 11 ns vs 5.5 ns
-	 * per switch on an EPYC VM). An indirect jump is predicted from the
-	 * branch history, which learns the alternation between contexts.
-	 * r8 is caller-saved, so clobbering it is free.
+	 * Return to the resumed context, through whichever predictor is right.
+	 * The CPU's return-stack buffer holds our caller's return address
+	 * (pushed by its call), so "ret" is predicted exactly when the resumed
+	 * context suspended at the same call site as we did: tasks all waiting
+	 * in one coil_yield, coil_recv or queue get. Then its returns further
+	 * up stay predicted too. Otherwise "ret" would miss, and so would each
+	 * return of the resumed context after it; an indirect jump instead is
+	 * predicted from branch history, which learns the alternation between
+	 * two sites. rax holds our return address (loaded before the stack
+	 * changed); rax and r8 are caller-saved, so clobbering them is free.
+	 * Measured on an EPYC VM: a yield ping-pong 21.6 ns with the jump
+	 * alone, 11.0 ns with this; a ping-pong between two sites 6.1 ns with
+	 * the jump, 11.6 ns with "ret" alone, the jump's speed with this.
 	 */
+	cmpq	(%rsp), %rax
+	jne	1f
+	ret
+1:
 	popq	%r8
 	.cfi_adjust_cfa_offset -8
 	.cfi_register %rip, %r8

@@ -7,12 +7,15 @@
  *
  * unsigned test_switch_checked(struct coil__ctx *from (x0),
  *                              struct coil__ctx *to (x1),
- *                              unsigned long seed (x2))
+ *                              unsigned long seed (x2),
+ *                              int site (w3))
  * Loads seed+0 .. seed+9 into x19 .. x28, seed+10 into x29 (fp) and
  * seed+11 .. seed+18 into d8 .. d15, switches, and when switched back
  * returns a mask of the registers that no longer hold their value (bit 0
  * x19 ... bit 10 x29, bit 11 d8 ... bit 18 d15): 0 when all survived. The
  * caller's own values of those registers (and lr) are saved and restored.
+ * @site picks one of two call instructions, so that a test can switch
+ * between contexts suspended at one call site or at two.
  */
 /* CHECKX REG, N / CHECKD REG, N: set bit N of w0 unless REG == seed + N. */
 .macro	CHECKX reg, n
@@ -99,7 +102,12 @@ test_switch_checked:
 	SETD	d13, 16
 	SETD	d14, 17
 	SETD	d15, 18
+	cbnz	w3, 1f
 	bl	coil__ctx_switch
+	b	2f
+1:
+	bl	coil__ctx_switch
+2:
 	ldr	x10, [sp, #160]
 	mov	w0, #0
 	CHECKX	x19, 0

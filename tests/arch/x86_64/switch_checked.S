@@ -7,11 +7,15 @@
  *
  * unsigned test_switch_checked(struct coil__ctx *from (rdi),
  *                              struct coil__ctx *to (rsi),
- *                              unsigned long seed (rdx))
+ *                              unsigned long seed (rdx),
+ *                              int site (ecx))
  * Loads seed+0 .. seed+5 into rbx, rbp, r12, r13, r14, r15, switches, and
  * when switched back returns a mask of the registers that no longer hold
  * their value (bit 0 rbx, 1 rbp, 2 r12 ... 5 r15): 0 when all survived.
  * The caller's own values of those registers are saved and restored.
+ * @site picks one of two call instructions: the switch returns one way to
+ * a context that suspended at the call site it leaves from, another way
+ * otherwise (ctx.S), and each way must restore the same registers.
  */
 /* CHECK REG, N: set bit N of eax unless REG == seed + N. */
 .macro	CHECK reg, n
@@ -55,7 +59,13 @@ test_switch_checked:
 	leaq	3(%rdx), %r13
 	leaq	4(%rdx), %r14
 	leaq	5(%rdx), %r15
+	testl	%ecx, %ecx
+	jnz	1f
 	call	coil__ctx_switch
+	jmp	2f
+1:
+	call	coil__ctx_switch
+2:
 	popq	%rdx
 	.cfi_adjust_cfa_offset -8
 	xorl	%eax, %eax
