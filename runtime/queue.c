@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "suspend.h"
 
 struct coil_queue {
 	struct coil_rt *rt;
@@ -179,20 +180,25 @@ static inline void *buf_take(struct coil_queue *q)
 }
 
 
+/* Give @item to the oldest waiting getter (there is one: queue empty). */
+static inline void hand_to_getter(struct coil_queue *q, void *item)
+{
+	struct coil__wq_node *g = coil__wq_pop(&q->getters);
+
+	g->item = item;
+	q->unfinished++;
+	coil__wake(g->task, 0);
+}
+
 /* Accept @item now if a getter waits or there is room. */
 static int put_now(struct coil_queue *q, void *item)
 {
-	struct coil__wq_node *g;
 	int err;
 
 	if (atomic_load_explicit(&q->closed, memory_order_relaxed))
 		return -EPIPE;
-	g = coil__wq_pop(&q->getters);
-	if (g) {
-		/* A getter waits only on an empty queue: hand it over. */
-		g->item = item;
-		coil__wake(g->task, 0);
-		q->unfinished++;
+	if (q->getters.head) {
+		hand_to_getter(q, item);
 		return 0;
 	}
 	if (is_full(q))
@@ -207,7 +213,7 @@ static int put_now(struct coil_queue *q, void *item)
 }
 
 /* A slot was freed: move the oldest parked put into the buffer. */
-static void admit_putter(struct coil_queue *q)
+static inline void admit_putter(struct coil_queue *q)
 {
 	struct coil__wq_node *p = coil__wq_pop(&q->putters);
 
@@ -274,32 +280,34 @@ int coil_queue_try_put(struct coil_queue *q, void *item)
 	return put_now(q, item);
 }
 
-/* Block on a full queue; split out so the fast path stays small. */
-static int put_wait(struct coil_queue *q, struct coil_task *self, void *item,
-		    int64_t timeout_ns)
+/* Block on a full queue (inline in put_slow, the only caller). */
+static inline int put_wait(struct coil_queue *q, struct coil_task *self,
+			   void *item, int64_t timeout_ns)
 {
 	struct coil__wq_node n = { .task = self, .item = item };
 	int err;
 
 	/* Counted: a close from another thread can end this wait. */
 	self->rt->remote_waiters++;
-	err = coil__wq_wait(&q->putters, &n, "queue put", timeout_ns);
+	err = coil__wq_wait_fast(&q->putters, &n, "queue put", timeout_ns);
 	self->rt->remote_waiters--;
 	return err;
 }
 
 /*
  * The common case of a put or get by a task of the queue's runtime that is
- * not cancelled and has no deadline scope: it may not suspend, nobody waits
- * on the other side, and (for puts) the buffer has room without growing.
- * The full checks and waits live out of line, so that this path is a leaf
- * that saves no registers.
+ * not cancelled and has no deadline scope. Then a put that finds a getter
+ * waiting (the queue is empty) hands the item over, one that finds room
+ * without growing appends it, and a get that finds an item takes it and
+ * lets the oldest parked putter in; none of them suspends. At capacity 1
+ * every put and get is one of these or a wait, so they are inline in the
+ * public calls; the full checks and the waits live out of line.
  */
 static inline bool fast_ok(const struct coil_queue *q,
 			   const struct coil_task *self)
 {
 	return self && !self->cancelled && self->deadline == COIL__NEVER &&
-	       !q->putters.len;
+	       !atomic_load_explicit(&q->closed, memory_order_relaxed);
 }
 
 static int __attribute__((noinline))
@@ -330,12 +338,16 @@ int coil_queue_put_timeout(struct coil_queue *q, void *item,
 		return -EINVAL;
 	if (COIL__UNLIKELY(rt != q->rt))
 		return put_remote(q, item, false);
-	if (COIL__LIKELY(fast_ok(q, rt->current) && !q->getters.len &&
-			 q->len < q->size && !is_full(q) &&
-			 !atomic_load_explicit(&q->closed,
-					       memory_order_relaxed))) {
-		buf_append(q, item);
-		return 0;
+	/* Parked putters go first: they are served in order, by gets. */
+	if (COIL__LIKELY(fast_ok(q, rt->current) && !q->putters.head)) {
+		if (q->getters.head) {
+			hand_to_getter(q, item);
+			return 0;
+		}
+		if (q->len < q->size && !is_full(q)) {
+			buf_append(q, item);
+			return 0;
+		}
 	}
 	return put_slow(q, item, timeout_ns);
 }
@@ -368,15 +380,15 @@ int coil_queue_try_get(struct coil_queue *q, void **item)
 	return get_now(q, item);
 }
 
-/* Block on an empty queue; split out so the fast path stays small. */
-static int get_wait(struct coil_queue *q, struct coil_task *self, void **item,
-		    int64_t timeout_ns)
+/* Block on an empty queue (inline in get_slow, the only caller). */
+static inline int get_wait(struct coil_queue *q, struct coil_task *self,
+			   void **item, int64_t timeout_ns)
 {
 	struct coil__wq_node n = { .task = self };
 	int err;
 
 	self->rt->remote_waiters++;
-	err = coil__wq_wait(&q->getters, &n, "queue get", timeout_ns);
+	err = coil__wq_wait_fast(&q->getters, &n, "queue get", timeout_ns);
 	self->rt->remote_waiters--;
 	if (err == 0)
 		*item = n.item;
@@ -410,6 +422,8 @@ int coil_queue_get_timeout(struct coil_queue *q, void **item,
 	if (COIL__LIKELY(q && item && rt && rt == q->rt && q->len &&
 			 fast_ok(q, rt->current))) {
 		*item = buf_take(q);
+		if (q->putters.head)
+			admit_putter(q);
 		return 0;
 	}
 	return get_slow(q, item, timeout_ns);

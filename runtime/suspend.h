@@ -93,6 +93,27 @@ static inline int coil__suspend_inline(struct coil_task *self,
 	return self->wake_res;
 }
 
+/* A wait queue's cancel/timeout hook: takes the node out, wakes with @why. */
+void coil__wq_unwait(struct coil_task *t, int why);
+
+/*
+ * coil__wq_wait() with its common case inlined: no timeout and no deadline
+ * scope, so no timer to arm. The queue's hand-off paths wait here once per
+ * item at capacity 1, so a call and the deadline arithmetic per wait show.
+ */
+static inline int coil__wq_wait_fast(struct coil__wq *wq,
+				     struct coil__wq_node *n,
+				     const char *what, int64_t timeout_ns)
+{
+	struct coil_task *self = n->task;
+
+	if (COIL__LIKELY(timeout_ns < 0 && self->deadline == COIL__NEVER)) {
+		coil__wq_push(wq, n);
+		return coil__suspend_inline(self, what, coil__wq_unwait, n);
+	}
+	return coil__wq_wait(wq, n, what, timeout_ns);
+}
+
 #pragma GCC visibility pop
 
 #endif /* COIL_RUNTIME_SUSPEND_H */

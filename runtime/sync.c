@@ -19,7 +19,7 @@
 
 /* ---------------------------------------------------------- wait queues */
 
-static void wq_unwait(struct coil_task *t, int why)
+void coil__wq_unwait(struct coil_task *t, int why)
 {
 	struct coil__wq_node *n = t->wait_obj;
 
@@ -41,9 +41,9 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 	}
 	coil__wq_push(wq, n);
 	if (deadline == COIL__NEVER)
-		return coil__suspend_inline(self, what, wq_unwait, n);
+		return coil__suspend_inline(self, what, coil__wq_unwait, n);
 	/* A deadline that fires is counted in stats.timeouts by the timer. */
-	return coil__suspend_until(self, what, wq_unwait, n, deadline);
+	return coil__suspend_until(self, what, coil__wq_unwait, n, deadline);
 }
 
 bool coil__wq_wake_one(struct coil__wq *wq, int res)
