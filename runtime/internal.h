@@ -523,7 +523,9 @@ static inline struct coil__wq_node *coil__wq_pop(struct coil__wq *wq)
  * and wakes it (the wake value is returned: 0 or an error such as -EPIPE),
  * or it is cancelled (-ECANCELED) or @timeout_ns / its deadline passes
  * (-ETIMEDOUT); then the node is already out of the queue.
- * @timeout_ns < 0: none. Call coil__check_cancel() first.
+ * @timeout_ns < 0: none. Call coil__check_cancel() first. Hot paths that
+ * include suspend.h call coil__wq_wait_fast(), the same with its common
+ * case (no timeout, no deadline scope) inline.
  */
 int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 		  const char *what, int64_t timeout_ns);
