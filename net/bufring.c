@@ -35,6 +35,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -172,52 +173,84 @@ struct chunk {
 	uint16_t bid;
 };
 
+/* Chunks a recvq holds inside itself before its queue moves to the heap. */
+#define INLINE_CHUNKS 2
+
+/*
+ * Laid out by use, so that a message touches four of its cache lines: the
+ * receive's two (its op and queue, for recv_cb and coil_recvq_next), the
+ * send's two (coil_recvq_send and send_cb), and not what only opening,
+ * closing, pausing and errors read. The queue starts inside the recvq:
+ * a separately allocated ring would be one more cold line per message,
+ * and a reader keeping up holds one chunk at a time.
+ */
 struct coil_recvq {
+	/* Receive path: lines 0 and 1. */
 	struct coil__op op;        /* the armed receive; cb = recv_cb */
 	struct coil_bufring *br;
 	struct chunk *q;           /* completions not yet taken, in order;
-				    * a ring of @cap (a power of two) */
+				    * a ring of @cap (a power of two):
+				    * @inl until it outgrows it */
 	unsigned head, len, cap;
-	struct coil_task *waiter;  /* the task in coil_recvq_next() */
-	struct coil_task *closer;  /* coil_recvq_close() reaping the op */
-	unsigned readers;          /* tasks inside coil_recvq_next() */
 	int fd;
+	struct coil_task *waiter;  /* the task in coil_recvq_next() */
+	unsigned readers;          /* tasks inside coil_recvq_next() */
 	int end;                   /* 1: ended; then @end_res is final */
-	int end_res;
 	bool closing;              /* coil_recvq_close() began: never re-arm */
 	bool armed;
 	bool cancel_sent;
 	bool multishot;
 	bool multishot_worked;
 	bool arm_limited;          /* the armed receive carries arm_bytes */
-	struct coil_recvq_stats stats;
-	/* coil_recvq_send(): one send of a ring buffer in flight at most. */
-	struct coil__op send_op;   /* cb = send_cb */
+	struct chunk inl[INLINE_CHUNKS];
+	/* Send path, coil_recvq_send(): one send of a ring buffer in flight
+	 * at most. Lines 2 and 3. */
+	struct coil__op send_op __attribute__((aligned(64))); /* send_cb */
 	struct coil_buf send_buf;  /* the buffer being sent (owned by us) */
 	size_t send_off;           /* bytes of it already sent */
 	struct coil_task *send_waiter; /* a task waiting to send next */
 	int send_err;              /* first failed send, reported later */
 	bool sending;
 	bool send_cancel_sent;
+	uint64_t chunks;           /* stats.chunks, kept here: counted per
+				    * message, on a line a message touches */
+	/* Cold. */
+	struct coil_task *closer __attribute__((aligned(64)));
+					/* coil_recvq_close() reaping the op */
+	int end_res;
+	struct coil_recvq_stats stats;
 };
 
-static int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
+_Static_assert(offsetof(struct coil_recvq, inl) + INLINE_CHUNKS *
+		       sizeof(struct chunk) <= 2 * 64,
+	       "the receive path's fields fit in two cache lines");
+_Static_assert(offsetof(struct coil_recvq, chunks) + sizeof(uint64_t) <=
+		       4 * 64,
+	       "the send path's fields fit in the next two");
+
+/* Out of line: a reader that falls behind is the rare case. */
+static __attribute__((noinline)) int chunk_grow(struct coil_recvq *q)
 {
 	struct chunk *v;
-	unsigned i, cap;
+	unsigned i, cap = q->cap * 2;
 
-	if (q->len == q->cap) {
-		cap = q->cap ? q->cap * 2 : 4;
-		v = malloc(cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (i = 0; i < q->len; i++)
-			v[i] = q->q[(q->head + i) & (q->cap - 1)];
+	v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < q->len; i++)
+		v[i] = q->q[(q->head + i) & (q->cap - 1)];
+	if (q->q != q->inl)
 		free(q->q);
-		q->q = v;
-		q->cap = cap;
-		q->head = 0;
-	}
+	q->q = v;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+static inline int chunk_push(struct coil_recvq *q, int32_t res, uint16_t bid)
+{
+	if (COIL__UNLIKELY(q->len == q->cap) && chunk_grow(q) < 0)
+		return -ENOMEM;
 	q->q[(q->head + q->len) & (q->cap - 1)] = (struct chunk){ res, bid };
 	q->len++;
 	return 0;
@@ -243,7 +276,9 @@ static bool recvq_idle(const struct coil_recvq *q)
 
 static void wake_closer(struct coil_recvq *q)
 {
-	if (q->closer && recvq_idle(q))
+	/* @closing first: it is on a line every message touches anyway,
+	 * and there is a closer only once it is set. */
+	if (q->closing && q->closer && recvq_idle(q))
 		coil__wake(q->closer, 0);
 }
 
@@ -467,9 +502,13 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 		return -EINVAL;
 	if (coil__tls_rt != br->rt)
 		return coil__tls_rt ? -EINVAL : -EPERM;
-	q = calloc(1, sizeof(*q));
+	/* Aligned, so that each path's fields share the lines it expects. */
+	q = aligned_alloc(_Alignof(struct coil_recvq), sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	memset(q, 0, sizeof(*q));
+	q->q = q->inl;
+	q->cap = INLINE_CHUNKS;
 	q->fd = fd;
 	q->br = br;
 	q->op.cb = recv_cb;
@@ -530,7 +569,7 @@ static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
 	return err;
 }
 
-static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
+static inline ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 {
 	struct chunk c = chunk_pop(q);
 
@@ -539,7 +578,7 @@ static ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 		q->end_res = c.res;
 		return c.res;
 	}
-	q->stats.chunks++;
+	q->chunks++;
 	buf->id = c.bid;
 	buf->len = (size_t)c.res;
 	buf->data = q->br->bufs + (size_t)c.bid * q->br->bufsize;
@@ -592,6 +631,9 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 		return -EINVAL;
 	if (q->closing)
 		return -EBADF;
+	/* A chunk already queued: no wait, so no deadline and no count. */
+	if (q->len)
+		return take_chunk(q, buf);
 	deadline = timeout_ns < 0 ? COIL__NEVER :
 				    coil__now() + (uint64_t)timeout_ns;
 	/* Counted: a closer must not free @q while we still read it. */
@@ -607,6 +649,7 @@ void coil_recvq_stats(const struct coil_recvq *q,
 {
 	if (q && out) {
 		*out = q->stats;
+		out->chunks = q->chunks;
 		out->arm_limit = q->multishot && !q->br->no_arm_limit;
 	}
 }
@@ -691,7 +734,8 @@ int coil_recvq_close(struct coil_recvq *q)
 	}
 	coil__wq_wake_one(&q->br->starved, 0);
 	q->br->users--;
-	free(q->q);
+	if (q->q != q->inl)
+		free(q->q);
 	free(q);
 	return 0;
 }
