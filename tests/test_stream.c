@@ -730,6 +730,64 @@ static void test_recvq_unread_connection_leaves_buffers_for_the_others(
 }
 
 /*
+ * A recvq keeps its first two unread chunks inside itself; more move it to
+ * a larger ring on the heap. Chunks must keep their order through that
+ * move, also when the inline ring has wrapped (its head moved on first).
+ */
+static void *body_recvq_order_past_inline_slots(void *arg)
+{
+	enum { BUF = 16, FIRST = 40, TOTAL = 200 };
+	struct coil_bufring *br;
+	struct coil_recvq *q;
+	struct coil_buf b;
+	unsigned char msg[TOTAL];
+	size_t off = 0, i;
+	ssize_t n;
+	int sv[2], err;
+
+	(void)arg;
+	/* 16-byte buffers, so that each write arrives as several chunks. */
+	err = coil_bufring_create(64, BUF, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(err);
+	assert_int_equal(err, 0);
+	make_pair(sv);
+	for (i = 0; i < TOTAL; i++)
+		msg[i] = (unsigned char)(i % 251);
+	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
+	/* 16 + 16 + 8 bytes: three chunks, one more than fits inline. */
+	assert_int_equal(write(sv[1], msg, FIRST), FIRST);
+	assert_int_equal(coil_recvq_next(q, &b, MS(2000)), BUF);
+	assert_memory_equal(b.data, msg, BUF);
+	coil_buf_release(q, &b);
+	off = BUF;
+	/* Ten more chunks land while two wait behind a moved head. */
+	assert_int_equal(write(sv[1], msg + FIRST, TOTAL - FIRST),
+			 TOTAL - FIRST);
+	assert_int_equal(coil_sleep(MS(20)), 0);
+	while (off < TOTAL) {
+		n = coil_recvq_next(q, &b, MS(2000));
+		assert_true(n > 0 && (size_t)n <= TOTAL - off);
+		assert_memory_equal(b.data, msg + off, (size_t)n);
+		off += (size_t)n;
+		coil_buf_release(q, &b);
+	}
+	assert_int_equal(coil_recvq_close(q), 0);
+	close(sv[0]);
+	close(sv[1]);
+	assert_int_equal(coil_bufring_destroy(br), 0);
+	return NULL;
+}
+
+static void test_recvq_keeps_chunk_order_past_its_inline_slots(void **st)
+{
+	(void)st;
+	if (INT(test_run(body_recvq_order_past_inline_slots, NULL)) ==
+	    -EOPNOTSUPP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+}
+
+/*
  * "pauses" counts the times a reader fell behind by its share. A reader
  * that takes every chunk as it comes never holds more than one, so its
  * receive never pauses for it - even though, from Linux 6.17, each arm
@@ -1096,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(
 			test_recvq_unread_connection_leaves_buffers_for_the_others),
 		cmocka_unit_test(test_recvq_reader_in_step_counts_no_pauses),
+		cmocka_unit_test(test_recvq_keeps_chunk_order_past_its_inline_slots),
 		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
