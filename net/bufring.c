@@ -180,9 +180,10 @@ struct chunk {
  * Laid out by use, so that a message touches four of its cache lines: the
  * receive's two (its op and queue, for recv_cb and coil_recvq_next), the
  * send's two (coil_recvq_send and send_cb), and not what only opening,
- * closing, pausing and errors read. The queue starts inside the recvq:
- * a separately allocated ring would be one more cold line per message,
- * and a reader keeping up holds one chunk at a time.
+ * closing, pausing, re-arming and errors read. The queue starts inside the
+ * recvq: a separately allocated ring would be one more cold line per
+ * message, and a reader that keeps up seldom holds more than a couple of
+ * chunks.
  */
 struct coil_recvq {
 	/* Receive path: lines 0 and 1. */
@@ -212,8 +213,10 @@ struct coil_recvq {
 	int send_err;              /* first failed send, reported later */
 	bool sending;
 	bool send_cancel_sent;
-	uint64_t chunks;           /* stats.chunks, kept here: counted per
-				    * message, on a line a message touches */
+	uint64_t chunks;           /* chunks delivered, counted here (on a
+				    * line a message touches) rather than in
+				    * stats.chunks, which coil_recvq_stats()
+				    * fills from it */
 	/* Cold. */
 	struct coil_task *closer __attribute__((aligned(64)));
 					/* coil_recvq_close() reaping the op */

@@ -731,18 +731,28 @@ static void test_recvq_unread_connection_leaves_buffers_for_the_others(
 
 /*
  * A recvq keeps its first two unread chunks inside itself; more move it to
- * a larger ring on the heap. Chunks must keep their order through that
- * move, also when the inline ring has wrapped (its head moved on first).
+ * a larger ring on the heap, and that one grows in turn. Chunks must keep
+ * their order through each move, also when the ring being left has
+ * wrapped: its head moved on before the chunks piled up.
  */
+static void expect_chunk(struct coil_recvq *q, const unsigned char *msg,
+			 size_t *off, size_t len)
+{
+	struct coil_buf b;
+
+	assert_int_equal(coil_recvq_next(q, &b, MS(2000)), (ssize_t)len);
+	assert_memory_equal(b.data, msg + *off, len);
+	*off += len;
+	coil_buf_release(q, &b);
+}
+
 static void *body_recvq_order_past_inline_slots(void *arg)
 {
-	enum { BUF = 16, FIRST = 40, TOTAL = 200 };
+	enum { BUF = 16, TOTAL = 200 };
 	struct coil_bufring *br;
 	struct coil_recvq *q;
-	struct coil_buf b;
 	unsigned char msg[TOTAL];
 	size_t off = 0, i;
-	ssize_t n;
 	int sv[2], err;
 
 	(void)arg;
@@ -755,23 +765,22 @@ static void *body_recvq_order_past_inline_slots(void *arg)
 	for (i = 0; i < TOTAL; i++)
 		msg[i] = (unsigned char)(i % 251);
 	assert_int_equal(coil_recvq_open(sv[0], br, &q), 0);
-	/* 16 + 16 + 8 bytes: three chunks, one more than fits inline. */
-	assert_int_equal(write(sv[1], msg, FIRST), FIRST);
-	assert_int_equal(coil_recvq_next(q, &b, MS(2000)), BUF);
-	assert_memory_equal(b.data, msg, BUF);
-	coil_buf_release(q, &b);
-	off = BUF;
-	/* Ten more chunks land while two wait behind a moved head. */
-	assert_int_equal(write(sv[1], msg + FIRST, TOTAL - FIRST),
-			 TOTAL - FIRST);
+	/* One chunk through the inline ring: its head moves to slot 1. */
+	assert_int_equal(write(sv[1], msg, BUF), BUF);
+	expect_chunk(q, msg, &off, BUF);
+	/* 16 + 16 + 8 bytes queued at once: the inline ring wraps and then
+	 * moves to the heap. */
+	assert_int_equal(write(sv[1], msg + off, 40), 40);
 	assert_int_equal(coil_sleep(MS(20)), 0);
-	while (off < TOTAL) {
-		n = coil_recvq_next(q, &b, MS(2000));
-		assert_true(n > 0 && (size_t)n <= TOTAL - off);
-		assert_memory_equal(b.data, msg + off, (size_t)n);
-		off += (size_t)n;
-		coil_buf_release(q, &b);
-	}
+	expect_chunk(q, msg, &off, BUF);
+	/* Nine more behind the two left: the heap ring, wrapped, grows. */
+	assert_int_equal(write(sv[1], msg + 56, TOTAL - 56), TOTAL - 56);
+	assert_int_equal(coil_sleep(MS(20)), 0);
+	expect_chunk(q, msg, &off, BUF);
+	expect_chunk(q, msg, &off, 8);
+	while (off < TOTAL)
+		expect_chunk(q, msg, &off,
+			     TOTAL - off < BUF ? TOTAL - off : BUF);
 	assert_int_equal(coil_recvq_close(q), 0);
 	close(sv[0]);
 	close(sv[1]);
