@@ -44,6 +44,7 @@
 #include "internal.h"
 #include "net.h"
 #include "sanitizer.h"
+#include "suspend.h"
 
 
 struct coil_bufring {
@@ -538,8 +539,8 @@ static void next_unwait(struct coil_task *t, int why)
  * wait is in the bufring's shared queue; the node names @q (n.item) so that
  * a close finds the tasks waiting for it there.
  */
-static int wait_and_arm(struct coil_recvq *q, struct coil_task *self,
-			uint64_t deadline)
+static __attribute__((noinline, cold)) int
+wait_and_arm(struct coil_recvq *q, struct coil_task *self, uint64_t deadline)
 {
 	struct coil__wq_node n = { .task = self, .item = q };
 	uint64_t now;
@@ -585,12 +586,21 @@ static inline ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 	buf->id = c.bid;
 	buf->len = (size_t)c.res;
 	buf->data = q->br->bufs + (size_t)c.bid * q->br->bufsize;
-	VALGRIND_MAKE_MEM_DEFINED(buf->data, buf->len);
+	coil__vg_defined(buf->data, buf->len);
 	return c.res;
 }
 
-static ssize_t next_loop(struct coil_recvq *q, struct coil_buf *buf,
-			 struct coil_task *self, uint64_t deadline)
+/*
+ * The wait loop. Inlined twice: with @timed false for calls with no time
+ * limit and no deadline scope (a server's per-message wait), which then
+ * read no clock and keep a small frame: the frame's cache lines are ones
+ * the resume fetches again after the kernel's work has evicted them. A
+ * task's deadline scope cannot change while it waits here (only the task
+ * itself sets it), so untimed stays untimed across the suspends.
+ */
+static __attribute__((always_inline)) inline ssize_t
+next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
+	  uint64_t deadline, bool timed)
 {
 	int err;
 
@@ -601,31 +611,52 @@ static ssize_t next_loop(struct coil_recvq *q, struct coil_buf *buf,
 			return take_chunk(q, buf);
 		if (q->end)
 			return q->end_res;
-		err = coil__check_cancel(self);
-		if (err)
-			return err;
-		if (deadline != COIL__NEVER && coil__now() >= deadline)
-			return -ETIMEDOUT;
+		if (timed) {
+			err = coil__check_cancel(self);
+			if (err)
+				return err;
+			if (deadline != COIL__NEVER && coil__now() >= deadline)
+				return -ETIMEDOUT;
+		} else if (COIL__UNLIKELY(self->cancelled)) {
+			return -ECANCELED;
+		}
 		if (!q->armed) {
 			err = wait_and_arm(q, self, deadline);
 			if (err)
 				return err;
 		}
 		q->waiter = self;
-		err = coil__suspend_until(self, "recv multishot", next_unwait,
-					  q, deadline < self->deadline ?
-						     deadline : self->deadline);
+		if (timed)
+			err = coil__suspend_until(self, "recv multishot",
+						  next_unwait, q,
+						  deadline < self->deadline ?
+							  deadline :
+							  self->deadline);
+		else
+			err = coil__suspend_inline(self, "recv multishot",
+						   next_unwait, q);
 		q->waiter = NULL;
 		if (err)
 			return err; /* -EBADF: closed meanwhile */
 	}
 }
 
+/* Out of line, clock read included: its locals stay out of the untimed
+ * caller's frame. */
+static __attribute__((noinline)) ssize_t
+next_loop_timed(struct coil_recvq *q, struct coil_buf *buf,
+		struct coil_task *self, int64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns < 0 ? COIL__NEVER :
+					     coil__now() + (uint64_t)timeout_ns;
+
+	return next_loop(q, buf, self, deadline, true);
+}
+
 ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns)
 {
 	struct coil_task *self = coil__running();
-	uint64_t deadline;
 	ssize_t ret;
 
 	if (!self)
@@ -637,11 +668,12 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 	/* A chunk already queued: no wait, so no deadline and no count. */
 	if (q->len)
 		return take_chunk(q, buf);
-	deadline = timeout_ns < 0 ? COIL__NEVER :
-				    coil__now() + (uint64_t)timeout_ns;
 	/* Counted: a closer must not free @q while we still read it. */
 	q->readers++;
-	ret = next_loop(q, buf, self, deadline);
+	if (timeout_ns < 0 && self->deadline == COIL__NEVER)
+		ret = next_loop(q, buf, self, COIL__NEVER, false);
+	else
+		ret = next_loop_timed(q, buf, self, timeout_ns);
 	q->readers--;
 	wake_closer(q);
 	return ret;

@@ -26,7 +26,7 @@
 static ssize_t filled(void *buf, ssize_t res)
 {
 	if (res > 0)
-		VALGRIND_MAKE_MEM_DEFINED(buf, (size_t)res);
+		coil__vg_defined(buf, (size_t)res);
 	return res;
 }
 
@@ -37,7 +37,7 @@ static ssize_t filled_iov(const struct iovec *iov, int iovcnt, ssize_t res)
 
 	for (i = 0; i < iovcnt && left; i++) {
 		n = iov[i].iov_len < left ? iov[i].iov_len : left;
-		VALGRIND_MAKE_MEM_DEFINED(iov[i].iov_base, n);
+		coil__vg_defined(iov[i].iov_base, n);
 		left -= n;
 	}
 	return res;
@@ -273,12 +273,11 @@ ssize_t coil_recvmsg_timeout(int fd, struct msghdr *msg, int flags,
 	/* Only success proves @msg valid (NULL: the kernel says -EFAULT). */
 	if (res < 0)
 		return res;
-	VALGRIND_MAKE_MEM_DEFINED(msg, sizeof(*msg));
+	coil__vg_defined(msg, sizeof(*msg));
 	if (msg->msg_name)
-		VALGRIND_MAKE_MEM_DEFINED(msg->msg_name, msg->msg_namelen);
+		coil__vg_defined(msg->msg_name, msg->msg_namelen);
 	if (msg->msg_control)
-		VALGRIND_MAKE_MEM_DEFINED(msg->msg_control,
-					  msg->msg_controllen);
+		coil__vg_defined(msg->msg_control, msg->msg_controllen);
 	return filled_iov(msg->msg_iov, (int)msg->msg_iovlen, res);
 }
 
@@ -309,8 +308,8 @@ int coil_accept_timeout(int fd, struct sockaddr *addr, socklen_t *addrlen,
 	io_uring_prep_accept(sqe, fd, addr, addrlen, flags);
 	res = coil__op_wait(&op, sqe);
 	if (res >= 0 && addr && addrlen) {
-		VALGRIND_MAKE_MEM_DEFINED(addrlen, sizeof(*addrlen));
-		VALGRIND_MAKE_MEM_DEFINED(addr, *addrlen);
+		coil__vg_defined(addrlen, sizeof(*addrlen));
+		coil__vg_defined(addr, *addrlen);
 	}
 	return res;
 }
@@ -397,7 +396,7 @@ int coil_statx_timeout(int dfd, const char *path, int flags, unsigned mask,
 	io_uring_prep_statx(sqe, dfd, path, flags, mask, buf);
 	res = coil__op_wait(&op, sqe);
 	if (res == 0)
-		VALGRIND_MAKE_MEM_DEFINED(buf, sizeof(*buf));
+		coil__vg_defined(buf, sizeof(*buf));
 	return res;
 }
 

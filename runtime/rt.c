@@ -35,6 +35,23 @@ atomic_uint_fast64_t coil__dump_requests;
 /* Runtimes created so far in this process: each one's serial. */
 static atomic_uint_fast64_t rt_serials;
 
+/* ------------------------------------------------------------ Valgrind */
+
+#if COIL_HAVE_VALGRIND_H
+bool coil__on_valgrind;
+
+/* Runs at load, before any runtime exists; Valgrind is there from exec on. */
+__attribute__((constructor)) static void detect_valgrind(void)
+{
+	coil__on_valgrind = RUNNING_ON_VALGRIND != 0;
+}
+
+void coil__vg_defined_slow(const void *p, size_t n)
+{
+	VALGRIND_MAKE_MEM_DEFINED(p, n);
+}
+#endif
+
 /* ------------------------------------------------------------- logging */
 
 void coil_log_quiet(void *userdata, const char *line)
@@ -137,7 +154,8 @@ static inline struct coil_task *next_this_turn(struct coil_rt *rt)
 	return coil__runq_pop(rt);
 }
 
-/* Out of line for everyone but the op path (which inlines sched.h). */
+/* Out of line for everyone but the op path and a recvq's untimed wait,
+ * which inline suspend.h. */
 int coil__suspend(struct coil_task *self, const char *what,
 		  coil__unwait_fn unwait, void *obj)
 {

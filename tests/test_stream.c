@@ -1048,6 +1048,199 @@ static void test_recvq_close_by_a_cancelled_task_cancels_its_send(void **st)
 	run_in_child(body_recvq_close_cancelled);
 }
 
+/*
+ * A reader waiting in coil_recvq_next() with no timeout (the untimed wait
+ * a server's connection task takes): the bytes it got, in order, and the
+ * call's last result. It sleeps @sleep_ns first when that is set, and
+ * reads inside a deadline scope of @scope_ns when that is set.
+ */
+struct untimed {
+	struct coil_recvq *q;
+	int64_t sleep_ns, scope_ns;
+	char got[16];
+	size_t len;
+	ssize_t last;
+	int sleep_ret;
+	bool done;
+};
+
+static void *untimed_reader(void *arg)
+{
+	struct untimed *r = arg;
+	struct coil_deadline d;
+	struct coil_buf b;
+
+	if (r->sleep_ns)
+		r->sleep_ret = coil_sleep(r->sleep_ns);
+	if (r->scope_ns)
+		CHILD_CHECK(coil_deadline_enter(&d, (uint64_t)r->scope_ns) == 0);
+	while ((r->last = coil_recvq_next(r->q, &b, -1)) > 0) {
+		CHILD_CHECK(r->len + (size_t)r->last <= sizeof(r->got));
+		memcpy(r->got + r->len, b.data, (size_t)r->last);
+		r->len += (size_t)r->last;
+		coil_buf_release(r->q, &b);
+	}
+	if (r->scope_ns)
+		coil_deadline_exit(&d);
+	r->done = true;
+	return NULL;
+}
+
+/*
+ * A ring of four 64-byte buffers, a recvq on one end of a socket pair and
+ * an untimed_reader task @t on it; NULL when the kernel has no provided
+ * buffer rings.
+ */
+static struct coil_bufring *untimed_start(struct untimed *r, int sv[2],
+					  struct coil_task **t)
+{
+	struct coil_bufring *br;
+	int err = coil_bufring_create(4, 64, &br);
+
+	if (err == -EOPNOTSUPP)
+		return NULL;
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &r->q) == 0);
+	CHILD_CHECK(coil_spawn(t, untimed_reader, r) == 0);
+	return br;
+}
+
+static void untimed_teardown(struct untimed *r, struct coil_bufring *br,
+			     int sv[2])
+{
+	CHILD_CHECK(coil_recvq_close(r->q) == 0);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Each message arrives while the reader waits: it is woken every time and
+ * the bytes come out in order, then 0 at the peer's shutdown. */
+static void *body_recvq_untimed_order(void *arg)
+{
+	struct untimed r = { 0 };
+	struct coil_bufring *br;
+	struct coil_task *t;
+	int sv[2];
+
+	(void)arg;
+	br = untimed_start(&r, sv, &t);
+	if (!br)
+		return PTR(CHILD_SKIP);
+	coil_sleep(MS(10));
+	CHILD_CHECK(!r.done && r.len == 0);
+	put(sv[1], "ab");
+	coil_sleep(MS(10));
+	CHILD_CHECK(!r.done && r.len == 2);
+	put(sv[1], "cd");
+	coil_sleep(MS(10));
+	CHILD_CHECK(shutdown(sv[1], SHUT_WR) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.done && r.last == 0);
+	CHILD_CHECK(r.len == 4 && memcmp(r.got, "abcd", 4) == 0);
+	untimed_teardown(&r, br, sv);
+	return NULL;
+}
+
+static void test_recvq_untimed_wait_wakes_for_each_message_in_order(void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_untimed_order);
+}
+
+/* Cancelled while it waits, and cancelled before it calls: -ECANCELED
+ * both times, with no data ever sent. */
+static void *body_recvq_untimed_cancel(void *arg)
+{
+	struct untimed r[2] = { { .sleep_ns = 0 }, { .sleep_ns = MS(5000) } };
+	struct coil_bufring *br[2];
+	struct coil_task *t[2];
+	int sv[2][2], i;
+
+	(void)arg;
+	for (i = 0; i < 2; i++) {
+		br[i] = untimed_start(&r[i], sv[i], &t[i]);
+		if (!br[i])
+			return PTR(CHILD_SKIP);
+	}
+	coil_sleep(MS(10));
+	for (i = 0; i < 2; i++) {
+		CHILD_CHECK(!r[i].done);
+		CHILD_CHECK(coil_cancel(t[i]) == 0);
+		CHILD_CHECK(coil_join(t[i], NULL) == -ECANCELED);
+		CHILD_CHECK(r[i].done && r[i].last == -ECANCELED);
+		untimed_teardown(&r[i], br[i], sv[i]);
+	}
+	CHILD_CHECK(r[1].sleep_ret == -ECANCELED);
+	return NULL;
+}
+
+static void test_recvq_untimed_wait_is_cancelled_while_waiting_and_before(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_untimed_cancel);
+}
+
+/* No timeout of its own, but inside a 30 ms deadline scope: -ETIMEDOUT
+ * after the scope's time, not a wait for ever. */
+static void *body_recvq_untimed_scope(void *arg)
+{
+	struct untimed r = { .scope_ns = MS(30) };
+	struct coil_bufring *br;
+	struct coil_task *t;
+	uint64_t start;
+	int sv[2];
+
+	(void)arg;
+	start = coil_now();
+	br = untimed_start(&r, sv, &t);
+	if (!br)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.done && r.last == -ETIMEDOUT);
+	CHILD_CHECK(test_elapsed_ns(start) >= MS(30));
+	CHILD_CHECK(test_elapsed_ns(start) < MS(2000));
+	untimed_teardown(&r, br, sv);
+	return NULL;
+}
+
+static void test_recvq_untimed_wait_obeys_the_tasks_deadline_scope(void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_untimed_scope);
+}
+
+/* Closed under a reader in the untimed wait: woken with -EBADF. */
+static void *body_recvq_untimed_close(void *arg)
+{
+	struct untimed r = { 0 };
+	struct coil_bufring *br;
+	struct coil_task *t;
+	int sv[2];
+
+	(void)arg;
+	br = untimed_start(&r, sv, &t);
+	if (!br)
+		return PTR(CHILD_SKIP);
+	coil_sleep(MS(10));
+	CHILD_CHECK(!r.done);
+	CHILD_CHECK(coil_recvq_close(r.q) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.done && r.last == -EBADF);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_recvq_untimed_wait_is_woken_by_close_with_ebadf(void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_untimed_close);
+}
+
 /* -------------------------------------------------------- Unix, UDP */
 
 static void *unix_echo(void *arg)
@@ -1169,6 +1362,10 @@ int main(void)
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
 		cmocka_unit_test(test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns),
 		cmocka_unit_test(test_recvq_close_by_a_cancelled_task_cancels_its_send),
+		cmocka_unit_test(test_recvq_untimed_wait_wakes_for_each_message_in_order),
+		cmocka_unit_test(test_recvq_untimed_wait_is_cancelled_while_waiting_and_before),
+		cmocka_unit_test(test_recvq_untimed_wait_obeys_the_tasks_deadline_scope),
+		cmocka_unit_test(test_recvq_untimed_wait_is_woken_by_close_with_ebadf),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
 	};
