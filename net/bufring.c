@@ -75,6 +75,17 @@ static void give_to_kernel(struct coil_bufring *br, uint16_t bid)
 	br->available++;
 }
 
+/*
+ * A buffer went back to the ring: wake one receiver waiting for a free
+ * buffer, if any. The queue is empty unless the ring ran dry, so the test
+ * is inline and the call is not made per message.
+ */
+static inline void wake_starved(struct coil_bufring *br)
+{
+	if (COIL__UNLIKELY(br->starved.head != NULL))
+		coil__wq_wake_one(&br->starved, 0);
+}
+
 static int register_ring(struct coil_bufring *br)
 {
 	struct io_uring_buf_reg reg;
@@ -346,7 +357,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			return;
 		}
 		give_to_kernel(br, bid); /* empty, or nobody will read it */
-		coil__wq_wake_one(&br->starved, 0);
+		wake_starved(br);
 		if (res > 0 && !q->closing && !q->end) {
 			/*
 			 * Out of memory for the queue: this chunk is lost, so
@@ -408,7 +419,9 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 
 /* ------------------------------------------------ sending ring buffers */
 
-static void submit_send(struct coil_recvq *q)
+/* Inline in both callers: it is on every message's path. */
+static inline __attribute__((always_inline)) void
+submit_send(struct coil_recvq *q)
 {
 	struct io_uring_sqe *sqe = coil__get_sqe(q->br->rt, 1);
 
@@ -451,7 +464,7 @@ static void send_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	}
 	give_to_kernel(q->br, q->send_buf.id);
 	q->send_buf.data = NULL;
-	coil__wq_wake_one(&q->br->starved, 0);
+	wake_starved(q->br);
 	if (q->send_waiter)
 		coil__wake(q->send_waiter, 0);
 	wake_closer(q);
@@ -465,6 +478,27 @@ static void send_unwait(struct coil_task *t, int why)
 	coil__wake(t, why);
 }
 
+/* Out of line: an echo's previous send has nearly always completed, and
+ * the wait's locals would otherwise widen every call's frame. */
+static __attribute__((noinline)) int send_wait(struct coil_recvq *q,
+						struct coil_task *self)
+{
+	int err;
+
+	while (q->sending && !q->send_err) {
+		err = coil__check_cancel(self);
+		if (err)
+			return err;
+		q->send_waiter = self;
+		err = coil__suspend_until(self, "recvq send", send_unwait, q,
+					  self->deadline);
+		q->send_waiter = NULL;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 {
 	struct coil_task *self = coil__running();
@@ -474,14 +508,8 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 		return -EPERM;
 	if (!q || !buf || !buf->data || q->send_waiter || q->closing)
 		return -EINVAL;
-	while (q->sending && !q->send_err) {
-		err = coil__check_cancel(self);
-		if (err)
-			return err;
-		q->send_waiter = self;
-		err = coil__suspend_until(self, "recvq send", send_unwait, q,
-					  self->deadline);
-		q->send_waiter = NULL;
+	if (COIL__UNLIKELY(q->sending)) {
+		err = send_wait(q, self);
 		if (err)
 			return err;
 	}
@@ -569,7 +597,7 @@ wait_and_arm(struct coil_recvq *q, struct coil_task *self, uint64_t deadline)
 	 * would otherwise wait for a release that may never come.
 	 */
 	if (q->br->available)
-		coil__wq_wake_one(&q->br->starved, 0);
+		wake_starved(q->br);
 	return err;
 }
 
@@ -695,7 +723,7 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 		return;
 	give_to_kernel(q->br, buf->id);
 	buf->data = NULL;
-	coil__wq_wake_one(&q->br->starved, 0);
+	wake_starved(q->br);
 }
 
 static void cancel_send(struct coil_recvq *q)
@@ -767,7 +795,7 @@ int coil_recvq_close(struct coil_recvq *q)
 		if (c.res > 0)
 			give_to_kernel(q->br, c.bid);
 	}
-	coil__wq_wake_one(&q->br->starved, 0);
+	wake_starved(q->br);
 	q->br->users--;
 	if (q->q != q->inl)
 		free(q->q);

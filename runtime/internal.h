@@ -344,8 +344,8 @@ static inline int coil__no_sqe_error(const struct coil_rt *rt)
  * moves khead only inside our own io_uring_enter, so a plain read is
  * enough (as in liburing).
  */
-static inline struct io_uring_sqe *coil__get_sqe(struct coil_rt *rt,
-						 unsigned n)
+static inline __attribute__((always_inline)) struct io_uring_sqe *
+coil__get_sqe(struct coil_rt *rt, unsigned n)
 {
 	struct io_uring_sq *sq = &rt->be.ring.sq;
 

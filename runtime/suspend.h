@@ -25,8 +25,9 @@ extern atomic_uint_fast64_t coil__dump_requests;
  * task stands for the scheduler loop's context. After the switch back, the
  * stack of a task that exited just before is freed.
  */
-static inline void coil__switch_to(struct coil_rt *rt, struct coil_task *from_t,
-			     struct coil_task *to_t)
+static inline __attribute__((always_inline)) void
+coil__switch_to(struct coil_rt *rt, struct coil_task *from_t,
+		struct coil_task *to_t)
 {
 	struct coil__ctx *from = from_t ? &from_t->ctx : &rt->sched_ctx;
 	struct coil__ctx *to = to_t ? &to_t->ctx : &rt->sched_ctx;
@@ -62,7 +63,8 @@ static inline struct coil_task *coil__runq_pop(struct coil_rt *rt)
  * saving two context switches per hop between tasks that only talk to
  * each other (a queue's producer and consumer).
  */
-static inline struct coil_task *coil__next_for_task(struct coil_rt *rt)
+static inline __attribute__((always_inline)) struct coil_task *
+coil__next_for_task(struct coil_rt *rt)
 {
 	if (COIL__UNLIKELY(!rt->turn_budget)) {
 		if (!rt->runq_len || !coil__backend_quiet(rt) ||
@@ -79,9 +81,11 @@ static inline struct coil_task *coil__next_for_task(struct coil_rt *rt)
 	return coil__runq_pop(rt);
 }
 
-static inline int coil__suspend_inline(struct coil_task *self,
-				       const char *what,
-				       coil__unwait_fn unwait, void *obj)
+/* Always inline: every suspend point's frame then holds what it needs
+ * across the switch, with no frame of a helper between it and the switch. */
+static inline __attribute__((always_inline)) int
+coil__suspend_inline(struct coil_task *self, const char *what,
+		     coil__unwait_fn unwait, void *obj)
 {
 	struct coil_rt *rt = self->rt;
 
