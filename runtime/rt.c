@@ -40,8 +40,14 @@ static atomic_uint_fast64_t rt_serials;
 #if COIL_HAVE_VALGRIND_H
 bool coil__on_valgrind;
 
-/* Runs at load, before any runtime exists; Valgrind is there from exec on. */
-__attribute__((constructor)) static void detect_valgrind(void)
+/*
+ * Runs at load, before any runtime exists; Valgrind is there from exec on.
+ * Priority 101, the first one open to programs: linked statically,
+ * libcoil.a's default-priority constructors would run after the program's
+ * own, and a program that runs coil from a constructor (or a C++ static
+ * initialiser) would do its I/O with the flag still unset.
+ */
+__attribute__((constructor(101))) static void detect_valgrind(void)
 {
 	coil__on_valgrind = RUNNING_ON_VALGRIND != 0;
 }

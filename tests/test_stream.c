@@ -867,6 +867,12 @@ static void test_recvq_reader_in_step_counts_no_pauses(void **st)
 		}                                                          \
 	} while (0)
 
+/* put() for the child: a short write ends the child, not a cmocka assert. */
+static void child_put(int fd, const char *s)
+{
+	CHILD_CHECK(write(fd, s, strlen(s)) == (ssize_t)strlen(s));
+}
+
 /* Run @fn as a runtime's main task in a child; it returns 0 or CHILD_SKIP. */
 static void run_in_child(coil_fn fn)
 {
@@ -919,7 +925,7 @@ static void *body_recvq_close_starved(void *arg)
 	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, hv) == 0);
 	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHILD_CHECK(coil_recvq_open(hv[0], br, &hq) == 0);
-	put(hv[1], "h");
+	child_put(hv[1], "h");
 	CHILD_CHECK(coil_recvq_next(hq, &held, MS(2000)) == 1);
 	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
 	CHILD_CHECK(coil_spawn(&t, starved_reader, &r) == 0);
@@ -1029,7 +1035,7 @@ static void *body_recvq_close_cancelled(void *arg)
 	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHILD_CHECK(coil_recvq_open(sv[0], br, &s.q) == 0);
 	s.fd = sv[0];
-	put(sv[1], "hello");
+	child_put(sv[1], "hello");
 	CHILD_CHECK(coil_spawn(&t, stuck_send_conn, &s) == 0);
 	coil_sleep(MS(50));
 	CHILD_CHECK(s.send_ret == 0 && s.close_ret == 1); /* send in flight */
@@ -1130,10 +1136,10 @@ static void *body_recvq_untimed_order(void *arg)
 		return PTR(CHILD_SKIP);
 	coil_sleep(MS(10));
 	CHILD_CHECK(!r.done && r.len == 0);
-	put(sv[1], "ab");
+	child_put(sv[1], "ab");
 	coil_sleep(MS(10));
 	CHILD_CHECK(!r.done && r.len == 2);
-	put(sv[1], "cd");
+	child_put(sv[1], "cd");
 	coil_sleep(MS(10));
 	CHILD_CHECK(shutdown(sv[1], SHUT_WR) == 0);
 	CHILD_CHECK(coil_join(t, NULL) == 0);
