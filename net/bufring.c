@@ -75,17 +75,6 @@ static void give_to_kernel(struct coil_bufring *br, uint16_t bid)
 	br->available++;
 }
 
-/*
- * A buffer went back to the ring: wake one receiver waiting for a free
- * buffer, if any. The queue is empty unless the ring ran dry, so the test
- * is inline and the call is not made per message.
- */
-static inline void wake_starved(struct coil_bufring *br)
-{
-	if (COIL__UNLIKELY(br->starved.head != NULL))
-		coil__wq_wake_one(&br->starved, 0);
-}
-
 static int register_ring(struct coil_bufring *br)
 {
 	struct io_uring_buf_reg reg;
@@ -357,7 +346,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			return;
 		}
 		give_to_kernel(br, bid); /* empty, or nobody will read it */
-		wake_starved(br);
+		coil__wq_wake_one(&br->starved, 0);
 		if (res > 0 && !q->closing && !q->end) {
 			/*
 			 * Out of memory for the queue: this chunk is lost, so
@@ -464,7 +453,7 @@ static void send_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	}
 	give_to_kernel(q->br, q->send_buf.id);
 	q->send_buf.data = NULL;
-	wake_starved(q->br);
+	coil__wq_wake_one(&q->br->starved, 0);
 	if (q->send_waiter)
 		coil__wake(q->send_waiter, 0);
 	wake_closer(q);
@@ -597,7 +586,7 @@ wait_and_arm(struct coil_recvq *q, struct coil_task *self, uint64_t deadline)
 	 * would otherwise wait for a release that may never come.
 	 */
 	if (q->br->available)
-		wake_starved(q->br);
+		coil__wq_wake_one(&q->br->starved, 0);
 	return err;
 }
 
@@ -723,7 +712,7 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 		return;
 	give_to_kernel(q->br, buf->id);
 	buf->data = NULL;
-	wake_starved(q->br);
+	coil__wq_wake_one(&q->br->starved, 0);
 }
 
 static void cancel_send(struct coil_recvq *q)
@@ -795,7 +784,7 @@ int coil_recvq_close(struct coil_recvq *q)
 		if (c.res > 0)
 			give_to_kernel(q->br, c.bid);
 	}
-	wake_starved(q->br);
+	coil__wq_wake_one(&q->br->starved, 0);
 	q->br->users--;
 	if (q->q != q->inl)
 		free(q->q);

@@ -529,8 +529,7 @@ static inline struct coil__wq_node *coil__wq_pop(struct coil__wq *wq)
  */
 int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 		  const char *what, int64_t timeout_ns);
-/* Pop the oldest waiter and wake it with @res; false if none. */
-bool coil__wq_wake_one(struct coil__wq *wq, int res);
+/* coil__wq_wake_one() is inline, below coil__wake(). */
 /* Wake every waiter with @res; returns how many. */
 size_t coil__wq_wake_all(struct coil__wq *wq, int res);
 
@@ -596,6 +595,22 @@ static inline void coil__wake(struct coil_task *t, int res)
 	t->wake_res = res;
 	t->state = COIL__TASK_READY;
 	coil__runq_push(t->rt, t);
+}
+
+/*
+ * Pop the oldest waiter of @wq and wake it with @res; false if none.
+ * Inline: most callers wake a queue that is empty (a buffer released with
+ * no receiver starved, a listener with no acceptor waiting), and then this
+ * is one load and a branch.
+ */
+static inline bool coil__wq_wake_one(struct coil__wq *wq, int res)
+{
+	struct coil__wq_node *n = coil__wq_pop(wq);
+
+	if (!n)
+		return false;
+	coil__wake(n->task, res);
+	return true;
 }
 
 /*

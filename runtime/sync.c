@@ -46,16 +46,6 @@ int coil__wq_wait(struct coil__wq *wq, struct coil__wq_node *n,
 	return coil__suspend_until(self, what, coil__wq_unwait, n, deadline);
 }
 
-bool coil__wq_wake_one(struct coil__wq *wq, int res)
-{
-	struct coil__wq_node *n = coil__wq_pop(wq);
-
-	if (!n)
-		return false;
-	coil__wake(n->task, res);
-	return true;
-}
-
 size_t coil__wq_wake_all(struct coil__wq *wq, int res)
 {
 	size_t n = 0;
