@@ -298,6 +298,17 @@ static void sqe_set_mshot_limit(struct io_uring_sqe *sqe, uint32_t bytes)
 }
 
 /*
+ * The receive's user_data. Tagged so that the loop warms the waiting
+ * reader's resume (op.task, see set_waiter()) while it reaps, before the
+ * switch to the reader needs those lines; cancels must name it the same
+ * way.
+ */
+static inline uint64_t recv_ud(const struct coil_recvq *q)
+{
+	return (uint64_t)(uintptr_t)&q->op | COIL__UD_OP_WARM;
+}
+
+/*
  * Submit the receive. Once closing, nothing is armed again: a receive armed
  * after close cancelled the last one would keep the closer waiting.
  */
@@ -318,7 +329,7 @@ static int arm(struct coil_recvq *q)
 		sqe_set_mshot_limit(sqe, q->br->arm_bytes);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = q->br->bgid;
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)&q->op);
+	io_uring_sqe_set_data64(sqe, recv_ud(q));
 	q->br->rt->be.inflight++;
 	q->armed = true;
 	q->cancel_sent = false;
@@ -339,8 +350,8 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			/* Its share is queued: pause (see the top). */
 			if (q->len >= br->queue_limit && q->armed &&
 			    !q->cancel_sent) {
-				q->cancel_sent = coil__op_cancel(br->rt,
-								 &q->op);
+				q->cancel_sent = coil__op_cancel_ud(br->rt,
+								    recv_ud(q));
 				q->stats.pauses += q->cancel_sent;
 			}
 			return;
@@ -356,7 +367,8 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			q->end = 1;
 			q->end_res = -ENOMEM;
 			if (q->armed && !q->cancel_sent)
-				q->cancel_sent = coil__op_cancel(br->rt, &q->op);
+				q->cancel_sent = coil__op_cancel_ud(br->rt,
+								    recv_ud(q));
 			return;
 		}
 	}
@@ -543,11 +555,22 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 	return 0;
 }
 
+/*
+ * The receive op names the waiting reader as its task (NULL when none), for
+ * the loop's warming of its resume (recv_ud()). The two pointers change
+ * together.
+ */
+static inline void set_waiter(struct coil_recvq *q, struct coil_task *t)
+{
+	q->waiter = t;
+	q->op.task = t;
+}
+
 static void next_unwait(struct coil_task *t, int why)
 {
 	struct coil_recvq *q = t->wait_obj;
 
-	q->waiter = NULL;
+	set_waiter(q, NULL);
 	coil__wake(t, why);
 }
 
@@ -642,7 +665,7 @@ next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
 			if (err)
 				return err;
 		}
-		q->waiter = self;
+		set_waiter(q, self);
 		if (timed)
 			err = coil__suspend_until(self, "recv multishot",
 						  next_unwait, q,
@@ -652,7 +675,7 @@ next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
 		else
 			err = coil__suspend_inline(self, "recv multishot",
 						   next_unwait, q);
-		q->waiter = NULL;
+		set_waiter(q, NULL);
 		if (err)
 			return err; /* -EBADF: closed meanwhile */
 	}
@@ -678,8 +701,15 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 
 	if (!self)
 		return -EPERM;
-	if (!q || !buf || q->waiter)
+	if (!q || !buf || q->br->rt != self->rt)
 		return -EINVAL;
+	/*
+	 * One reader at a time: a second one would arm a second receive while
+	 * the first waits for a buffer, and the two would take turns in
+	 * @waiter (which the loop also reads ahead, via op.task).
+	 */
+	if (q->readers)
+		return -EBUSY;
 	if (q->closing)
 		return -EBADF;
 	/* A chunk already queued: no wait, so no deadline and no count. */
@@ -757,7 +787,8 @@ int coil_recvq_close(struct coil_recvq *q)
 		q->closing = true;
 		wake_readers(q);
 		if (q->armed && !q->cancel_sent)
-			q->cancel_sent = coil__op_cancel(q->br->rt, &q->op);
+			q->cancel_sent = coil__op_cancel_ud(q->br->rt,
+							    recv_ud(q));
 		/*
 		 * A send in flight is let finish (the last echo of a closing
 		 * connection still goes out) unless the closing task is

@@ -69,15 +69,20 @@ static void op_unwait(struct coil_task *t, int why)
 	rt->be.inflight++;
 }
 
-bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op)
+bool coil__op_cancel_ud(struct coil_rt *rt, uint64_t ud)
 {
 	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
 
 	if (!sqe)
 		return false;
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_prep_cancel64(sqe, ud, 0);
 	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
 	return true;
+}
+
+bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op)
+{
+	return coil__op_cancel_ud(rt, (uint64_t)(uintptr_t)op);
 }
 
 static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)

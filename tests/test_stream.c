@@ -903,41 +903,58 @@ static void run_in_child(coil_fn fn)
 }
 
 /*
- * The only buffer of the ring is held on another recvq, so a reader on @q
- * waits for a free one, with no receive armed. Closing @q used to free it
- * at once and then wake that reader, which read the freed recvq.
+ * A reader (@r, task @t) on @r.q that waits for a free buffer, with no
+ * receive armed: the ring's only buffer is @held, taken on another recvq
+ * @hq. @sv[1] writes to @r.q's socket. Returns 0, or CHILD_SKIP without
+ * provided buffer rings.
+ */
+struct starved_setup {
+	struct starved r;
+	struct coil_bufring *br;
+	struct coil_recvq *hq;
+	struct coil_buf held;
+	struct coil_task *t;
+	int hv[2], sv[2];
+};
+
+static int start_starved_reader(struct starved_setup *s)
+{
+	struct coil_recvq_stats st;
+	int err = coil_bufring_create(1, 64, &s->br);
+
+	if (err == -EOPNOTSUPP)
+		return CHILD_SKIP;
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s->hv) == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s->sv) == 0);
+	CHILD_CHECK(coil_recvq_open(s->hv[0], s->br, &s->hq) == 0);
+	child_put(s->hv[1], "h");
+	CHILD_CHECK(coil_recvq_next(s->hq, &s->held, MS(2000)) == 1);
+	CHILD_CHECK(coil_recvq_open(s->sv[0], s->br, &s->r.q) == 0);
+	CHILD_CHECK(coil_spawn(&s->t, starved_reader, &s->r) == 0);
+	coil_sleep(MS(10));
+	coil_recvq_stats(s->r.q, &st);
+	CHILD_CHECK(!s->r.done && st.arms == 0); /* waiting for a buffer */
+	return 0;
+}
+
+/*
+ * Closing @q while its reader waits for a free buffer used to free it at
+ * once and then wake that reader, which read the freed recvq.
  */
 static void *body_recvq_close_starved(void *arg)
 {
-	struct starved r = { 0 };
-	struct coil_recvq_stats st;
-	struct coil_bufring *br;
-	struct coil_recvq *hq;
-	struct coil_task *t;
-	struct coil_buf held;
-	int hv[2], sv[2], err;
+	struct starved_setup s = { 0 };
 
 	(void)arg;
-	err = coil_bufring_create(1, 64, &br);
-	if (err == -EOPNOTSUPP)
+	if (start_starved_reader(&s) == CHILD_SKIP)
 		return PTR(CHILD_SKIP);
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, hv) == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	CHILD_CHECK(coil_recvq_open(hv[0], br, &hq) == 0);
-	child_put(hv[1], "h");
-	CHILD_CHECK(coil_recvq_next(hq, &held, MS(2000)) == 1);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
-	CHILD_CHECK(coil_spawn(&t, starved_reader, &r) == 0);
-	coil_sleep(MS(10));
-	coil_recvq_stats(r.q, &st);
-	CHILD_CHECK(!r.done && st.arms == 0); /* waiting for a buffer */
-	CHILD_CHECK(coil_recvq_close(r.q) == 0);
-	CHILD_CHECK(coil_join(t, NULL) == 0);
-	CHILD_CHECK(r.n == -EBADF);
-	coil_buf_release(hq, &held);
-	CHILD_CHECK(coil_recvq_close(hq) == 0);
-	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	CHILD_CHECK(coil_recvq_close(s.r.q) == 0);
+	CHILD_CHECK(coil_join(s.t, NULL) == 0);
+	CHILD_CHECK(s.r.n == -EBADF);
+	coil_buf_release(s.hq, &s.held);
+	CHILD_CHECK(coil_recvq_close(s.hq) == 0);
+	CHILD_CHECK(coil_bufring_destroy(s.br) == 0);
 	return NULL;
 }
 
@@ -946,6 +963,44 @@ static void test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf(
 {
 	(void)st;
 	run_in_child(body_recvq_close_starved);
+}
+
+/*
+ * One task reads a recvq at a time. A second reader used to get in while
+ * the first waited for a free buffer (no waiter recorded then) and arm a
+ * second receive. Now it gets -EBUSY, in that wait and in the wait for
+ * data, and the first reader still gets its message.
+ */
+static void *body_recvq_second_reader(void *arg)
+{
+	struct starved_setup s = { 0 };
+	struct coil_recvq_stats st;
+	struct coil_buf b;
+
+	(void)arg;
+	if (start_starved_reader(&s) == CHILD_SKIP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(coil_recvq_next(s.r.q, &b, MS(10)) == -EBUSY);
+	coil_buf_release(s.hq, &s.held);
+	coil_sleep(MS(10));
+	coil_recvq_stats(s.r.q, &st);
+	CHILD_CHECK(!s.r.done && st.arms == 1); /* now waiting for data */
+	CHILD_CHECK(coil_recvq_next(s.r.q, &b, MS(10)) == -EBUSY);
+	coil_recvq_stats(s.r.q, &st);
+	CHILD_CHECK(st.arms == 1); /* no second receive */
+	child_put(s.sv[1], "x");
+	CHILD_CHECK(coil_join(s.t, NULL) == 0);
+	CHILD_CHECK(s.r.n == 1 && s.r.c == 'x');
+	CHILD_CHECK(coil_recvq_close(s.r.q) == 0);
+	CHILD_CHECK(coil_recvq_close(s.hq) == 0);
+	CHILD_CHECK(coil_bufring_destroy(s.br) == 0);
+	return NULL;
+}
+
+static void test_recvq_second_reader_gets_ebusy_while_one_waits(void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_second_reader);
 }
 
 /*
@@ -1366,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_recvq_starved_receivers_all_rearm_after_one_release),
 		cmocka_unit_test(test_recvq_send_echoes_every_byte_in_order_and_frees_buffers),
 		cmocka_unit_test(test_recvq_close_wakes_a_reader_waiting_for_a_buffer_with_ebadf),
+		cmocka_unit_test(test_recvq_second_reader_gets_ebusy_while_one_waits),
 		cmocka_unit_test(test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns),
 		cmocka_unit_test(test_recvq_close_by_a_cancelled_task_cancels_its_send),
 		cmocka_unit_test(test_recvq_untimed_wait_wakes_for_each_message_in_order),

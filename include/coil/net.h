@@ -336,7 +336,11 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
  * waits for more waits until its timeout. Once coil_recvq_close() has
  * begun, returns -EBADF, also to a task already waiting here (for data or
  * for a free buffer) when another task closes @q: it returns at once and
- * must not use @q again.
+ * must not use @q again. One task reads @q at a time: -EBUSY while another
+ * waits here. Other errors: -EINVAL (NULL arguments, or @q belongs to
+ * another thread's runtime), -EPERM outside coil_run(), -ETIMEDOUT,
+ * -ECANCELED, and the receive's own error once the chunks before it are
+ * taken (-ECONNRESET, ...; -ENOMEM if a chunk could not be queued).
  */
 ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns);

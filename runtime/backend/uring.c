@@ -165,11 +165,24 @@ static void uring_fini(struct coil_rt *rt)
 }
 
 /*
+ * How many CQEs ahead of the one being dispatched reap() has started
+ * warming the resume of (coil__prefetch_resume()): enough for the misses
+ * and page walks of several tasks to overlap. The woken tasks run only
+ * after the whole batch is reaped, so what bounds the lines in flight is
+ * the batch (5 per warmed CQE: the task's first line, 4 of its stack);
+ * 8 and 32 measured the same as 16.
+ */
+#define REAP_AHEAD 16u
+
+/*
  * Dispatch every CQE in the ring. The tail is read once (acquire: the CQEs
  * before it are visible) rather than per entry as io_uring_for_each_cqe
  * does. Each CQE is copied out and released before it is dispatched, so a
  * completion handler that itself has to reap (a full SQ meeting -EBUSY in
  * submit()) never sees it twice. coil never sets up CQE32 rings.
+ * A batch of two or more CQEs is dispatched with a window of REAP_AHEAD
+ * CQEs whose tasks' resumes are being warmed; a lone CQE has nothing to
+ * overlap its misses with, so it skips that.
  */
 static unsigned reap(struct coil_rt *rt)
 {
@@ -177,12 +190,22 @@ static unsigned reap(struct coil_rt *rt)
 	unsigned head = *cq->khead;
 	unsigned tail = io_uring_smp_load_acquire(cq->ktail);
 	unsigned mask = cq->ring_mask, n = 0;
+	unsigned ahead = tail; /* next CQE to warm; head <= ahead <= tail */
 	struct io_uring_cqe *cqe;
 	uint64_t ud;
 	unsigned flags;
 	int res;
 
+	if (tail - head >= 2)
+		for (ahead = head; ahead != tail && ahead - head < REAP_AHEAD;
+		     ahead++)
+			coil__prefetch_resume(cq->cqes[ahead & mask].user_data);
 	while ((int)(tail - head) > 0) {
+		/* One in, one out: the window stays REAP_AHEAD wide. */
+		if (ahead != tail) {
+			coil__prefetch_resume(cq->cqes[ahead & mask].user_data);
+			ahead++;
+		}
 		cqe = &cq->cqes[head & mask];
 		ud = cqe->user_data;
 		res = cqe->res;
@@ -191,8 +214,13 @@ static unsigned reap(struct coil_rt *rt)
 		n++;
 		coil__complete(rt, ud, res, flags);
 		/* A nested reap may have moved the head past ours. */
-		if ((int)(*cq->khead - head) > 0)
+		if (COIL__UNLIKELY((int)(*cq->khead - head) > 0)) {
 			head = *cq->khead;
+			if ((int)(head - ahead) > 0)
+				ahead = head;
+			if ((int)(tail - head) < 0)
+				ahead = tail = head;
+		}
 	}
 	rt->stats.cqes_reaped += n;
 	return n;
