@@ -238,6 +238,7 @@ enum {
 	COIL__OPF_CANCEL_SENT = 1u << 1, /* an ASYNC_CANCEL was queued for it */
 	COIL__OPF_EXEMPT = 1u << 2,      /* ignores cancellation (close) */
 	COIL__OPF_LINKED = 1u << 3,      /* followed by a LINK_TIMEOUT SQE */
+	COIL__OPF_WARM = 1u << 4,        /* submitted as COIL__UD_OP_WARM */
 };
 
 /* Special @timeout_ns values for coil__op_prep(). */
@@ -412,6 +413,23 @@ static inline struct io_uring_sqe *coil__op_prep(struct coil__op *op,
 static inline int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
 {
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
+	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
+		sqe->flags |= IOSQE_IO_LINK;
+	return coil__op_finish(op);
+}
+
+/*
+ * coil__op_wait() for an op that usually waits on the network for a while
+ * (a receive, an accept, a readiness poll): the loop warms the task's
+ * resume ahead of its CQE (COIL__UD_OP_WARM). Not for sends, which mostly
+ * complete during the submit, while the task's lines are still in cache.
+ */
+static inline int coil__op_wait_warm(struct coil__op *op,
+				     struct io_uring_sqe *sqe)
+{
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op |
+					     COIL__UD_OP_WARM);
+	op->flags |= COIL__OPF_WARM;
 	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
 		sqe->flags |= IOSQE_IO_LINK;
 	return coil__op_finish(op);

@@ -62,7 +62,11 @@ static void op_unwait(struct coil_task *t, int why)
 	sqe = coil__get_sqe(rt, 1);
 	if (!sqe)
 		return; /* the ring failed; the loop is ending */
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	/* Named as it was submitted: the kernel matches user_data exactly. */
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op |
+					    (op->flags & COIL__OPF_WARM ?
+						     COIL__UD_OP_WARM : 0),
+			       0);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | COIL__UD_CANCEL);
 	op->flags |= COIL__OPF_CANCEL_SENT;
 	op->pending++;
@@ -246,7 +250,7 @@ ssize_t coil_recv_timeout(int fd, void *buf, size_t len, int flags,
 {
 	OP_BEGIN("recv", timeout_ns);
 	io_uring_prep_recv(sqe, fd, buf, coil__rw_len(len), flags);
-	return filled(buf, coil__op_wait(&op, sqe));
+	return filled(buf, coil__op_wait_warm(&op, sqe));
 }
 
 ssize_t coil_recv(int fd, void *buf, size_t len, int flags)
@@ -274,7 +278,7 @@ ssize_t coil_recvmsg_timeout(int fd, struct msghdr *msg, int flags,
 	ssize_t res;
 
 	io_uring_prep_recvmsg(sqe, fd, msg, (unsigned)flags);
-	res = coil__op_wait(&op, sqe);
+	res = coil__op_wait_warm(&op, sqe);
 	/* Only success proves @msg valid (NULL: the kernel says -EFAULT). */
 	if (res < 0)
 		return res;
@@ -311,7 +315,7 @@ int coil_accept_timeout(int fd, struct sockaddr *addr, socklen_t *addrlen,
 	int res;
 
 	io_uring_prep_accept(sqe, fd, addr, addrlen, flags);
-	res = coil__op_wait(&op, sqe);
+	res = coil__op_wait_warm(&op, sqe);
 	if (res >= 0 && addr && addrlen) {
 		coil__vg_defined(addrlen, sizeof(*addrlen));
 		coil__vg_defined(addr, *addrlen);
@@ -416,7 +420,7 @@ int coil_poll_timeout(int fd, unsigned events, int64_t timeout_ns)
 {
 	OP_BEGIN("poll", timeout_ns);
 	io_uring_prep_poll_add(sqe, fd, events);
-	return coil__op_wait(&op, sqe);
+	return coil__op_wait_warm(&op, sqe);
 }
 
 int coil_poll(int fd, unsigned events)
