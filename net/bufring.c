@@ -298,17 +298,6 @@ static void sqe_set_mshot_limit(struct io_uring_sqe *sqe, uint32_t bytes)
 }
 
 /*
- * The receive's user_data. Tagged so that the loop warms the waiting
- * reader's resume (op.task, see set_waiter()) while it reaps, before the
- * switch to the reader needs those lines; cancels must name it the same
- * way.
- */
-static inline uint64_t recv_ud(const struct coil_recvq *q)
-{
-	return (uint64_t)(uintptr_t)&q->op | COIL__UD_OP_WARM;
-}
-
-/*
  * Submit the receive. Once closing, nothing is armed again: a receive armed
  * after close cancelled the last one would keep the closer waiting.
  */
@@ -329,7 +318,7 @@ static int arm(struct coil_recvq *q)
 		sqe_set_mshot_limit(sqe, q->br->arm_bytes);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = q->br->bgid;
-	io_uring_sqe_set_data64(sqe, recv_ud(q));
+	io_uring_sqe_set_data64(sqe, coil__op_ud(&q->op));
 	q->br->rt->be.inflight++;
 	q->armed = true;
 	q->cancel_sent = false;
@@ -350,8 +339,8 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			/* Its share is queued: pause (see the top). */
 			if (q->len >= br->queue_limit && q->armed &&
 			    !q->cancel_sent) {
-				q->cancel_sent = coil__op_cancel_ud(br->rt,
-								    recv_ud(q));
+				q->cancel_sent = coil__op_cancel(br->rt,
+								 &q->op);
 				q->stats.pauses += q->cancel_sent;
 			}
 			return;
@@ -367,8 +356,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			q->end = 1;
 			q->end_res = -ENOMEM;
 			if (q->armed && !q->cancel_sent)
-				q->cancel_sent = coil__op_cancel_ud(br->rt,
-								    recv_ud(q));
+				q->cancel_sent = coil__op_cancel(br->rt, &q->op);
 			return;
 		}
 	}
@@ -545,6 +533,12 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 	q->fd = fd;
 	q->br = br;
 	q->op.cb = recv_cb;
+	/*
+	 * Submitted as COIL__UD_OP_WARM: the loop warms the waiting reader's
+	 * resume (op.task, see set_waiter()) while it reaps, before the
+	 * switch to the reader needs those lines.
+	 */
+	q->op.flags = COIL__OPF_WARM;
 	q->op.what = "recv multishot";
 	q->send_op.cb = send_cb;
 	q->send_op.what = "recvq send";
@@ -557,8 +551,8 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 
 /*
  * The receive op names the waiting reader as its task (NULL when none), for
- * the loop's warming of its resume (recv_ud()). The two pointers change
- * together.
+ * the loop's warming of its resume (COIL__OPF_WARM, set at open). The two
+ * pointers change together.
  */
 static inline void set_waiter(struct coil_recvq *q, struct coil_task *t)
 {
@@ -787,8 +781,7 @@ int coil_recvq_close(struct coil_recvq *q)
 		q->closing = true;
 		wake_readers(q);
 		if (q->armed && !q->cancel_sent)
-			q->cancel_sent = coil__op_cancel_ud(q->br->rt,
-							    recv_ud(q));
+			q->cancel_sent = coil__op_cancel(q->br->rt, &q->op);
 		/*
 		 * A send in flight is let finish (the last echo of a closing
 		 * connection still goes out) unless the closing task is

@@ -190,8 +190,8 @@ enum {
 	 * The op's own CQE, from an op that wants the loop to warm the resume
 	 * of op->task a few CQEs ahead (coil__prefetch_resume()): one whose
 	 * completions follow kernel work that evicts the waiting task's lines
-	 * (a socket receive). Completed like COIL__UD_OP. Asynchronous cancels
-	 * must name the op with this tag too (coil__op_cancel_ud()).
+	 * (a socket receive). Completed like COIL__UD_OP. Such an op carries
+	 * COIL__OPF_WARM, so that coil__op_ud() names it for cancels too.
 	 */
 	COIL__UD_OP_WARM = 4,
 	COIL__UD_MASK = 7,
@@ -241,6 +241,17 @@ enum {
 	COIL__OPF_WARM = 1u << 4,        /* submitted as COIL__UD_OP_WARM */
 };
 
+/*
+ * The user_data @op's own SQE carries. The kernel matches a cancel on it
+ * exactly, so cancels name an op through this, and so do the submits of
+ * ops that may carry COIL__OPF_WARM.
+ */
+static inline uint64_t coil__op_ud(const struct coil__op *op)
+{
+	return (uint64_t)(uintptr_t)op |
+	       (op->flags & COIL__OPF_WARM ? COIL__UD_OP_WARM : COIL__UD_OP);
+}
+
 /* Special @timeout_ns values for coil__op_prep(). */
 #define COIL__OP_NO_LINK INT64_MIN        /* no linked timeout at all */
 #define COIL__OP_EXEMPT (INT64_MIN + 1)   /* neither cancel nor deadline */
@@ -277,12 +288,6 @@ int coil__op_finish(struct coil__op *op);
  * Returns false when no SQE could be had (the ring has failed).
  */
 bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op);
-/*
- * The same for an op submitted with the user_data @ud: a tagged one
- * (COIL__UD_OP_WARM) must be cancelled this way, since the kernel matches
- * user_data exactly and would answer coil__op_cancel() with -ENOENT.
- */
-bool coil__op_cancel_ud(struct coil_rt *rt, uint64_t ud);
 
 /* ------------------------------------------------------------ runtime */
 
@@ -412,7 +417,7 @@ static inline struct io_uring_sqe *coil__op_prep(struct coil__op *op,
 /* Submit the prepared SQE (and its linked timeout), wait for every CQE. */
 static inline int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
 {
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
+	io_uring_sqe_set_data64(sqe, coil__op_ud(op));
 	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
 		sqe->flags |= IOSQE_IO_LINK;
 	return coil__op_finish(op);
@@ -427,12 +432,8 @@ static inline int coil__op_wait(struct coil__op *op, struct io_uring_sqe *sqe)
 static inline int coil__op_wait_warm(struct coil__op *op,
 				     struct io_uring_sqe *sqe)
 {
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op |
-					     COIL__UD_OP_WARM);
 	op->flags |= COIL__OPF_WARM;
-	if (COIL__UNLIKELY(op->flags & COIL__OPF_LINKED))
-		sqe->flags |= IOSQE_IO_LINK;
-	return coil__op_finish(op);
+	return coil__op_wait(op, sqe);
 }
 
 /*

@@ -62,31 +62,22 @@ static void op_unwait(struct coil_task *t, int why)
 	sqe = coil__get_sqe(rt, 1);
 	if (!sqe)
 		return; /* the ring failed; the loop is ending */
-	/* Named as it was submitted: the kernel matches user_data exactly. */
-	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op |
-					    (op->flags & COIL__OPF_WARM ?
-						     COIL__UD_OP_WARM : 0),
-			       0);
+	io_uring_prep_cancel64(sqe, coil__op_ud(op), 0);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | COIL__UD_CANCEL);
 	op->flags |= COIL__OPF_CANCEL_SENT;
 	op->pending++;
 	rt->be.inflight++;
 }
 
-bool coil__op_cancel_ud(struct coil_rt *rt, uint64_t ud)
+bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op)
 {
 	struct io_uring_sqe *sqe = coil__get_sqe(rt, 1);
 
 	if (!sqe)
 		return false;
-	io_uring_prep_cancel64(sqe, ud, 0);
+	io_uring_prep_cancel64(sqe, coil__op_ud(op), 0);
 	io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
 	return true;
-}
-
-bool coil__op_cancel(struct coil_rt *rt, struct coil__op *op)
-{
-	return coil__op_cancel_ud(rt, (uint64_t)(uintptr_t)op);
 }
 
 static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)
