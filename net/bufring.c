@@ -7,7 +7,9 @@
  * A recvq arms one IORING_OP_RECV with IORING_RECV_MULTISHOT and
  * IOSQE_BUFFER_SELECT; every CQE names the buffer it filled (upper 16 bits
  * of cqe->flags) and is queued, in order, in the recvq until the reading
- * task takes it.
+ * task takes it - or, when the reader already waits and nothing is queued
+ * ahead, handed straight into the reader's coil_buf (recv_cb()), which is
+ * what a server's connection task, always waiting, gets on every message.
  *
  * Running out of buffers: the kernel ends the multishot receive with
  * -ENOBUFS and leaves the unread data in the socket. The recvq re-arms
@@ -195,9 +197,10 @@ struct coil_recvq {
 				    * @inl until it outgrows it */
 	unsigned head, len, cap;
 	int fd;
-	struct coil_task *waiter;  /* the task in coil_recvq_next() */
-	unsigned readers;          /* tasks inside coil_recvq_next() */
-	int end;                   /* 1: ended; then @end_res is final */
+	struct coil_task *waiter;  /* the task waiting in coil_recvq_next() */
+	struct coil_buf *want;     /* its @buf, while @waiter is set */
+	uint8_t readers;           /* tasks inside coil_recvq_next(): 0 or 1 */
+	bool end;                  /* ended; then @end_res is final */
 	bool closing;              /* coil_recvq_close() began: never re-arm */
 	bool armed;
 	bool cancel_sent;
@@ -267,6 +270,33 @@ static struct chunk chunk_pop(struct coil_recvq *q)
 	q->head = (q->head + 1) & (q->cap - 1);
 	q->len--;
 	return c;
+}
+
+/*
+ * The reader waiting in coil_recvq_next() and the buffer it waits to have
+ * filled (NULL, NULL when none). The receive op names the same task, for
+ * the loop's warming of its resume (COIL__OPF_WARM, set at open). All three
+ * change together, and are cleared by whoever wakes the reader, so that a
+ * set @waiter is always a task still waiting here.
+ */
+static inline void set_waiter(struct coil_recvq *q, struct coil_task *t,
+			      struct coil_buf *want)
+{
+	q->waiter = t;
+	q->want = want;
+	q->op.task = t;
+}
+
+/* Fill @buf with the chunk of @res bytes in buffer @bid. */
+static inline ssize_t fill_buf(struct coil_recvq *q, struct coil_buf *buf,
+			       int32_t res, uint16_t bid)
+{
+	q->chunks++;
+	buf->id = bid;
+	buf->len = (size_t)res;
+	buf->data = q->br->bufs + (size_t)bid * q->br->bufsize;
+	coil__vg_defined(buf->data, buf->len);
+	return res;
 }
 
 /*
@@ -353,7 +383,7 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 			 * end the stream here (after what is queued) rather
 			 * than deliver it with a hole; stop the receive.
 			 */
-			q->end = 1;
+			q->end = true;
 			q->end_res = -ENOMEM;
 			if (q->armed && !q->cancel_sent)
 				q->cancel_sent = coil__op_cancel(br->rt, &q->op);
@@ -379,20 +409,29 @@ static void record(struct coil_recvq *q, int res, unsigned flags)
 		(void)chunk_push(q, res, 0);
 }
 
-static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
-		    unsigned flags)
+/* Whether the receive stays armed after this CQE (IORING_CQE_F_MORE). */
+static inline void note_more(struct coil_rt *rt, struct coil_recvq *q,
+			     unsigned flags)
 {
-	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq, op);
-	bool limit_end = false;
-
 	if (flags & IORING_CQE_F_MORE) {
 		rt->be.inflight++; /* the receive stays armed */
 		q->multishot_worked = true;
 	} else {
 		q->armed = false;
-		/* Data without F_MORE: the arm's byte limit ended it. */
-		limit_end = res > 0 && q->multishot && q->arm_limited;
 	}
+}
+
+/* Everything but a chunk for a waiting reader: queue it, or end. */
+static __attribute__((noinline)) void
+recv_cb_slow(struct coil_rt *rt, struct coil_recvq *q, int res,
+	     unsigned flags)
+{
+	struct coil_task *waiter = q->waiter;
+	/* Data without F_MORE: the arm's byte limit ended it. */
+	bool limit_end = !(flags & IORING_CQE_F_MORE) && res > 0 &&
+			 q->multishot && q->arm_limited;
+
+	note_more(rt, q, flags);
 	record(q, res, flags);
 	/*
 	 * Every arm ends at its byte limit, even when the reader keeps up:
@@ -401,9 +440,38 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	 */
 	if (limit_end && q->len >= q->br->queue_limit && !q->cancel_sent)
 		q->stats.pauses++;
-	if (q->waiter)
-		coil__wake(q->waiter, 0);
+	if (waiter) {
+		set_waiter(q, NULL, NULL);
+		coil__wake(waiter, 0);
+	}
 	wake_closer(q);
+}
+
+static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
+		    unsigned flags)
+{
+	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq, op);
+	struct coil_task *waiter = q->waiter;
+
+	if (COIL__LIKELY(waiter && res > 0 && (flags & IORING_CQE_F_BUFFER) &&
+			 !q->len && !q->closing && !q->end)) {
+		/*
+		 * The reader waits and nothing is queued ahead of this chunk:
+		 * hand it straight into the reader's buffer, which spares the
+		 * queue's push here and pop there on every message. The wake's
+		 * positive result tells the reader (next_loop()). Nothing to
+		 * count as a pause (nothing is queued), no closer (not
+		 * closing): the rest is recv_cb_slow()'s.
+		 */
+		note_more(rt, q, flags);
+		q->br->available--;
+		fill_buf(q, q->want, res,
+			 (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT));
+		set_waiter(q, NULL, NULL);
+		coil__wake(waiter, res);
+		return;
+	}
+	recv_cb_slow(rt, q, res, flags);
 }
 
 /* ------------------------------------------------ sending ring buffers */
@@ -549,22 +617,11 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 	return 0;
 }
 
-/*
- * The receive op names the waiting reader as its task (NULL when none), for
- * the loop's warming of its resume (COIL__OPF_WARM, set at open). The two
- * pointers change together.
- */
-static inline void set_waiter(struct coil_recvq *q, struct coil_task *t)
-{
-	q->waiter = t;
-	q->op.task = t;
-}
-
 static void next_unwait(struct coil_task *t, int why)
 {
 	struct coil_recvq *q = t->wait_obj;
 
-	set_waiter(q, NULL);
+	set_waiter(q, NULL, NULL);
 	coil__wake(t, why);
 }
 
@@ -612,16 +669,26 @@ static inline ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 	struct chunk c = chunk_pop(q);
 
 	if (c.res <= 0) {
-		q->end = 1;
+		q->end = true;
 		q->end_res = c.res;
 		return c.res;
 	}
-	q->chunks++;
-	buf->id = c.bid;
-	buf->len = (size_t)c.res;
-	buf->data = q->br->bufs + (size_t)c.bid * q->br->bufsize;
-	coil__vg_defined(buf->data, buf->len);
-	return c.res;
+	return fill_buf(q, buf, c.res, c.bid);
+}
+
+/*
+ * A chunk recv_cb() handed into @buf while we waited (@res bytes). A close
+ * begun since then ends the reading as it would a queued chunk: the buffer
+ * goes back to the ring and the reader gets -EBADF.
+ */
+static inline ssize_t handed_over(struct coil_recvq *q, struct coil_buf *buf,
+				  int res)
+{
+	if (COIL__UNLIKELY(q->closing)) {
+		coil_buf_release(q, buf);
+		return -EBADF;
+	}
+	return res;
 }
 
 /*
@@ -659,7 +726,7 @@ next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
 			if (err)
 				return err;
 		}
-		set_waiter(q, self);
+		set_waiter(q, self, buf);
 		if (timed)
 			err = coil__suspend_until(self, "recv multishot",
 						  next_unwait, q,
@@ -669,7 +736,9 @@ next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
 		else
 			err = coil__suspend_inline(self, "recv multishot",
 						   next_unwait, q);
-		set_waiter(q, NULL);
+		if (COIL__LIKELY(err > 0)) /* recv_cb filled @buf */
+			return handed_over(q, buf, err);
+		set_waiter(q, NULL, NULL);
 		if (err)
 			return err; /* -EBADF: closed meanwhile */
 	}
@@ -755,10 +824,13 @@ static void close_unwait(struct coil_task *t, int why)
 /* End every wait of a task in coil_recvq_next() on @q with -EBADF. */
 static void wake_readers(struct coil_recvq *q)
 {
+	struct coil_task *waiter = q->waiter;
 	struct coil__wq_node *n, *next;
 
-	if (q->waiter)
-		coil__wake(q->waiter, -EBADF);
+	if (waiter) {
+		set_waiter(q, NULL, NULL);
+		coil__wake(waiter, -EBADF);
+	}
 	/* Readers waiting for a free buffer sit in the bufring's queue. */
 	for (n = q->br->starved.head; n; n = next) {
 		next = n->next;

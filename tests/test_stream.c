@@ -1302,6 +1302,66 @@ static void test_recvq_untimed_wait_is_woken_by_close_with_ebadf(void **st)
 	run_in_child(body_recvq_untimed_close);
 }
 
+/*
+ * A chunk that arrives while the reader waits goes straight into the
+ * reader's buffer (recv_cb's hand-over), and the reader is woken. A close
+ * that runs before the woken reader does must end the reading as it would
+ * with a queued chunk: the reader gets -EBADF and the chunk's buffer goes
+ * back to the ring. Afterwards a new recvq on the same ring can hold all
+ * four buffers at once; a leaked one would leave it waiting for the last.
+ */
+static void *body_recvq_close_after_handover(void *arg)
+{
+	struct untimed r = { 0 };
+	struct coil_recvq_stats st;
+	struct coil_bufring *br;
+	struct coil_recvq *q2;
+	struct coil_buf b[4];
+	struct coil_task *t;
+	int sv[2], i, yields = 0;
+
+	(void)arg;
+	br = untimed_start(&r, sv, &t);
+	if (!br)
+		return PTR(CHILD_SKIP);
+	coil_sleep(MS(10));
+	CHILD_CHECK(!r.done); /* waiting on the armed receive */
+	CHILD_CHECK(write(sv[1], "x", 1) == 1);
+	/*
+	 * Each yield lets the loop reap. The chunk is counted when it is
+	 * handed over, and the reader, woken then, queues behind this task:
+	 * it has not run when we see the count.
+	 */
+	do {
+		CHILD_CHECK(coil_yield() == 0);
+		coil_recvq_stats(r.q, &st);
+	} while (st.chunks == 0 && ++yields < 100000);
+	CHILD_CHECK(st.chunks == 1);
+	CHILD_CHECK(!r.done);
+	CHILD_CHECK(coil_recvq_close(r.q) == 0);
+	CHILD_CHECK(coil_join(t, NULL) == 0);
+	CHILD_CHECK(r.done && r.last == -EBADF && r.len == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &q2) == 0);
+	for (i = 0; i < 4; i++) {
+		CHILD_CHECK(write(sv[1], "y", 1) == 1);
+		CHILD_CHECK(coil_recvq_next(q2, &b[i], MS(1000)) == 1);
+	}
+	for (i = 0; i < 4; i++)
+		coil_buf_release(q2, &b[i]);
+	CHILD_CHECK(coil_recvq_close(q2) == 0);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_recvq_close_before_a_handed_chunk_is_read_returns_its_buffer(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_close_after_handover);
+}
+
 /* -------------------------------------------------------- Unix, UDP */
 
 static void *unix_echo(void *arg)
@@ -1428,6 +1488,7 @@ int main(void)
 		cmocka_unit_test(test_recvq_untimed_wait_is_cancelled_while_waiting_and_before),
 		cmocka_unit_test(test_recvq_untimed_wait_obeys_the_tasks_deadline_scope),
 		cmocka_unit_test(test_recvq_untimed_wait_is_woken_by_close_with_ebadf),
+		cmocka_unit_test(test_recvq_close_before_a_handed_chunk_is_read_returns_its_buffer),
 		cmocka_unit_test(test_unix_listen_connect_path_and_abstract),
 		cmocka_unit_test(test_udp_sendto_recvfrom_connected_and_bound),
 	};
