@@ -453,15 +453,21 @@ static void recv_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	struct coil_recvq *q = COIL__CONTAINER_OF(op, struct coil_recvq, op);
 	struct coil_task *waiter = q->waiter;
 
+	/* (@waiter set implies neither closing nor ended - close clears
+	 * it, and no reader waits once the stream ended - so those two
+	 * tests are defensive.) */
 	if (COIL__LIKELY(waiter && res > 0 && (flags & IORING_CQE_F_BUFFER) &&
 			 !q->len && !q->closing && !q->end)) {
 		/*
 		 * The reader waits and nothing is queued ahead of this chunk:
 		 * hand it straight into the reader's buffer, which spares the
 		 * queue's push here and pop there on every message. The wake's
-		 * positive result tells the reader (next_loop()). Nothing to
-		 * count as a pause (nothing is queued), no closer (not
-		 * closing): the rest is recv_cb_slow()'s.
+		 * positive result tells the reader (next_loop()). No pause:
+		 * nothing is queued, and a pause takes @queue_limit (>= 1)
+		 * queued chunks, so a reader in step never pauses its receive,
+		 * however small the ring (with the chunk queued first, a ring
+		 * whose share is one buffer paused on every message). No
+		 * closer (not closing). The rest is recv_cb_slow()'s.
 		 */
 		note_more(rt, q, flags);
 		q->br->available--;
@@ -679,13 +685,15 @@ static inline ssize_t take_chunk(struct coil_recvq *q, struct coil_buf *buf)
 /*
  * A chunk recv_cb() handed into @buf while we waited (@res bytes). A close
  * begun since then ends the reading as it would a queued chunk: the buffer
- * goes back to the ring and the reader gets -EBADF.
+ * goes back to the ring, the chunk is not counted as delivered after all,
+ * and the reader gets -EBADF (with buf->data NULL).
  */
 static inline ssize_t handed_over(struct coil_recvq *q, struct coil_buf *buf,
 				  int res)
 {
 	if (COIL__UNLIKELY(q->closing)) {
 		coil_buf_release(q, buf);
+		q->chunks--;
 		return -EBADF;
 	}
 	return res;

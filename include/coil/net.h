@@ -341,6 +341,11 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out);
  * another thread's runtime), -EPERM outside coil_run(), -ETIMEDOUT,
  * -ECANCELED, and the receive's own error once the chunks before it are
  * taken (-ECONNRESET, ...; -ENOMEM if a chunk could not be queued).
+ * On an error, buf->data is NULL or as the caller left it. A chunk that
+ * arrives while the reader waits goes straight into @buf and counts in
+ * the stats' chunks at once; if @q's close begins before the woken reader
+ * runs, the chunk goes back to the ring, uncounted, and the reader gets
+ * -EBADF as above.
  */
 ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
 			int64_t timeout_ns);
@@ -365,7 +370,8 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf);
 struct coil_recvq_stats {
 	uint64_t arms;    /* receive SQEs submitted (multishot: re-arms + 1) */
 	uint64_t nobufs;  /* times the kernel ran out of ring buffers */
-	uint64_t chunks;  /* chunks delivered */
+	uint64_t chunks;  /* chunks delivered (one handed to a waiting
+			   * reader counts from then: see coil_recvq_next) */
 	/* times the receive paused because the reader held its share of
 	 * the ring (see coil_recvq_open()) */
 	uint64_t pauses;
