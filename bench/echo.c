@@ -10,22 +10,18 @@
  *   1. start the server pinned to the first CPU ("-p 0"), wait for its
  *      "READY port=N" line;
  *   2. start echo_load --control pinned to the second CPU, warm up;
- *   3. the measured window: round trips/s and latency from echo_load, the
- *      server's CPU time around it (the run time of all its threads,
- *      /proc/PID/task/x/schedstat, in ns), and its user-mode CPU time,
- *      sampled every 100 us (see struct usampler; without it, the tick's
- *      ratio from /proc/PID/stat splits the total);
+ *   3. the measured window: round trips/s and latency from echo_load, and
+ *      the server's CPU time around it: the run time of all its threads
+ *      (/proc/PID/task/x/schedstat, in ns), split into user and system
+ *      by the tick's ratio (/proc/PID/stat) unless step 4 sampled it;
  *   4. the instrumented window, echo_load running again: server syscalls
  *      counted by `perf stat -e raw_syscalls:sys_enter -p PID` (enabled
- *      and disabled through its control pipe). A window of its own
+ *      and disabled through its control pipe), and user-mode CPU time
+ *      sampled every 100 us (see struct usampler). A window of its own
  *      because the syscall tracepoint slows every syscall (and perf every
  *      context switch) down, which would tax the servers that make many
- *      (epoll, threads) more than those that make few. It slows the load
- *      generator's syscalls too, so the pace differs from step 3's, and
- *      with it a server's user time per round trip (smaller batches,
- *      colder caches): user time is sampled here again only to show that
- *      ("user .. counting"), and the figures come from step 3. --syscalls
- *      same folds this step into step 3.
+ *      (epoll, threads) more than those that make few; user time is not
+ *      slowed by either. --syscalls same folds it into step 3.
  *   5. stop echo_load, SIGTERM the server (SIGKILL after 5 s).
  * Between load windows no message is in flight and the server is idle, so
  * counters started or stopped there miss nothing.
@@ -45,9 +41,9 @@
  *                and bench/echo_* (default: the one this program is in)
  *   --reps N, --secs S   override the mode's repetitions / window length
  *   --points L   e.g. 64x128,1x4096 (connections x bytes)
- *   --syscalls M separate (default), same (the syscall count runs in the
- *                measured window), or off (no instrumented window, no
- *                syscall count)
+ *   --syscalls M separate (default), same (the instruments run in the
+ *                measured window), or off (no instrumented window: no
+ *                syscall count, user time from the tick's split)
  * A missing server binary (coil's, before it exists; echo_uv without
  * libuv) is skipped with a message. Exits 1 if a run failed: a server that
  * never became ready or died, a wrong echo, a stuck process.
@@ -62,7 +58,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/perf_event.h>
-#include <math.h>
 #include <poll.h>
 #include <stddef.h>
 #include <sched.h>
@@ -133,8 +128,6 @@ struct sample {
 	bool user_sampled;	/* user_us from samples, not from ticks */
 	double sc;		/* server syscalls per round trip */
 	double sc_rtps;		/* rt/s in the syscall window (perf's cost) */
-	double sc_user_us;	/* user per round trip sampled there too */
-	bool have_sc_user;
 	double load_cpu;	/* echo_load's CPU, % of one CPU */
 };
 
@@ -773,15 +766,15 @@ static void set_stats(struct sample *out, const char *line)
 	out->load_cpu = kv(line, "cpu_pct");
 }
 
-/* The counters of a window: a perf stat of the syscalls, the sampler. */
+/* The counters of the instrumented window. */
 struct instruments {
 	struct perf_proc pp;
 	bool perf_ok;		/* perf is counting syscalls */
 	bool samp_ok;		/* the sampler is sampling user time */
 };
 
-/* Start counting syscalls (@count, perf) and sampling user time. */
-static void instr_begin(const struct config *cfg, pid_t server, bool count,
+/* Start counting syscalls (perf) and sampling user time (sampler). */
+static void instr_begin(const struct config *cfg, pid_t server,
 			struct instruments *in)
 {
 	static bool warned;
@@ -790,7 +783,7 @@ static void instr_begin(const struct config *cfg, pid_t server, bool count,
 	in->pp.ctl = in->pp.ack.fd = -1;
 	in->pp.pid = 0;
 	in->pp.out[0] = '\0';
-	in->perf_ok = count && !cfg->sc_why && perf_start(server, &in->pp) == 0 &&
+	in->perf_ok = !cfg->sc_why && perf_start(server, &in->pp) == 0 &&
 		      perf_command(&in->pp, "enable\n") == 0;
 	ret = usampler_open(&sampler, server);
 	in->samp_ok = ret == 0;
@@ -802,13 +795,8 @@ static void instr_begin(const struct config *cfg, pid_t server, bool count,
 	}
 }
 
-/*
- * Stop both. Over @rt round trips: syscalls into *@sc (if counted, and
- * then *@have_sc set), user microseconds into *@user (if sampled, and then
- * *@have_user set).
- */
-static void instr_end(struct instruments *in, double rt, double *sc,
-		      bool *have_sc, double *user, bool *have_user)
+/* Stop both; what they counted over @rt round trips goes into @out. */
+static void instr_end(struct instruments *in, double rt, struct sample *out)
 {
 	double count;
 
@@ -816,21 +804,17 @@ static void instr_end(struct instruments *in, double rt, double *sc,
 		in->perf_ok = perf_command(&in->pp, "disable\n") == 0;
 	count = perf_finish(&in->pp);
 	if (in->perf_ok && count >= 0 && rt > 0) {
-		*sc = count / rt;
-		*have_sc = true;
+		out->sc = count / rt;
+		out->have_sc = true;
 	}
 	if (in->samp_ok && rt > 0) {
-		*user = usampler_user_us(&sampler) / rt;
-		*have_user = true;
+		out->user_us = usampler_user_us(&sampler) / rt;
+		out->user_sampled = true;
 	}
 	usampler_close(&sampler);
 }
 
-/*
- * The second window (--syscalls separate): syscalls, and user time again,
- * to show how the counting moved it (the table's user time is the
- * measured window's).
- */
+/* The second window (--syscalls separate): syscalls and user time. */
 static int instrumented_window(const struct config *cfg, pid_t server,
 			       struct load_proc *ld, struct sample *out)
 {
@@ -838,10 +822,9 @@ static int instrumented_window(const struct config *cfg, pid_t server,
 	char line[512];
 	int ret;
 
-	instr_begin(cfg, server, true, &in);
+	instr_begin(cfg, server, &in);
 	ret = load_window(ld, "run", cfg->sc_secs, line, sizeof(line));
-	instr_end(&in, ret == 0 ? kv(line, "rt") : 0, &out->sc, &out->have_sc,
-		  &out->sc_user_us, &out->have_sc_user);
+	instr_end(&in, ret == 0 ? kv(line, "rt") : 0, out);
 	if (ret == 0)
 		out->sc_rtps = kv(line, "rtps");
 	return ret;
@@ -884,9 +867,8 @@ static int measure(const struct config *cfg, pid_t server,
 	if (ret < 0)
 		return ret;
 	*what = "reading /proc/PID";
-	/* User time is sampled here, in the window the round trips and the
-	 * CPU total come from (see the top); syscalls only if "same". */
-	instr_begin(cfg, server, same, &in);
+	if (same)
+		instr_begin(cfg, server, &in);
 	ret = server_cpu(server, &c0);
 	if (ret == 0) {
 		*what = "measured window";
@@ -897,8 +879,8 @@ static int measure(const struct config *cfg, pid_t server,
 		ret = server_cpu(server, &c1);
 	}
 	rt = ret == 0 ? kv(line, "rt") : 0;
-	instr_end(&in, rt, &out->sc, &out->have_sc, &out->user_us,
-		  &out->user_sampled);
+	if (same)
+		instr_end(&in, rt, out);
 	if (ret < 0)
 		return ret;
 	if (!(rt > 0))
@@ -914,12 +896,9 @@ static int measure(const struct config *cfg, pid_t server,
 static void print_sample(const struct server_kind *k, const struct point *pt,
 			 int rep, const struct sample *s)
 {
-	char sc[96] = "n/a";
+	char sc[64] = "n/a";
 
-	if (s->have_sc && s->sc_rtps > 0 && s->have_sc_user)
-		snprintf(sc, sizeof(sc), "%.3f (%.0f rt/s, user %.3f counting)",
-			 s->sc, s->sc_rtps, s->sc_user_us);
-	else if (s->have_sc && s->sc_rtps > 0)
+	if (s->have_sc && s->sc_rtps > 0)
 		snprintf(sc, sizeof(sc), "%.3f (%.0f rt/s counting)", s->sc,
 			 s->sc_rtps);
 	else if (s->have_sc)
@@ -973,7 +952,6 @@ struct summary {
 	int nsc;		/* of which with a syscall count */
 	double rtps, rt_min, rt_max;
 	double p50, p99, p999, cpu_us, user_us, sys_us, sc, load_cpu;
-	double sc_user_us;	/* user time in the syscall window; NAN: none */
 	bool user_ticks;	/* some user_us came from the tick's split */
 };
 
@@ -987,18 +965,6 @@ static double median_of(const struct sample *s, int reps, size_t off,
 		if (s[i].ok && (!need_sc || s[i].have_sc))
 			v[n++] = *(const double *)((const char *)&s[i] + off);
 	return bench_median(v, n);
-}
-
-/* The median user time sampled in the syscall windows; NAN if none. */
-static double sc_user_median(const struct sample *s, int reps)
-{
-	double v[BENCH_MAX_REPS];
-	int i, n = 0;
-
-	for (i = 0; i < reps; i++)
-		if (s[i].ok && s[i].have_sc_user)
-			v[n++] = s[i].sc_user_us;
-	return n ? bench_median(v, n) : NAN;
 }
 
 #define MEDIAN(field, sc) \
@@ -1029,7 +995,6 @@ static struct summary summarize(const struct sample *s, int reps)
 	m.sys_us = MEDIAN(sys_us, false);
 	m.load_cpu = MEDIAN(load_cpu, false);
 	m.sc = MEDIAN(sc, true);
-	m.sc_user_us = sc_user_median(s, reps);
 	return m;
 }
 
@@ -1231,18 +1196,10 @@ static void result_targets(const struct config *cfg, int pi, int ci)
 	int ui = find_server(cfg, "uring");
 	struct summary cm = summary_of(cfg, ci, pi), um = summary_of(cfg, ui, pi);
 	bool ck = cm.n > 0, uk = um.n > 0, csc = cm.nsc > 0;
-	char c[32], b[32], r[32], keys[384], f[2][32];
-	size_t len;
+	char c[32], b[32], r[32], keys[256];
 
 	range_keys(keys, sizeof(keys), cfg, ci, ui, pi,
 		   offsetof(struct sample, user_us), false);
-	/* And what the syscall window sampled, where the count slows the
-	 * load (docs: bench/ECHO.md, "Method"). */
-	len = strlen(keys);
-	snprintf(keys + len, sizeof(keys) - len,
-		 " coil_user_counting=%s base_user_counting=%s",
-		 num(f[0], 32, cm.sc_user_us, ck && !isnan(cm.sc_user_us)),
-		 num(f[1], 32, um.sc_user_us, uk && !isnan(um.sc_user_us)));
 	result_line("echo_64c_128b_user_cpu", "us/rt",
 		    num(c, 32, cm.user_us, ck), num(b, 32, um.user_us, uk),
 		    num(r, 32, um.user_us / cm.user_us,
