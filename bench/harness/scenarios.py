@@ -105,12 +105,12 @@ SCENARIOS = [
         baselines='epoll and liburing echo servers '
                   '(bench/baselines/echo_*.c); load: bench/echo_load.c',
         quick=['--quick'], full=['--full'], count=None,
-        est_quick=40, est_full=500, limit_quick=240, limit_full=1800,
+        est_quick=45, est_full=840, limit_quick=240, limit_full=1800,
         max_runs=1, server=True, load_generators=('echo_load',),
         script='bench/echo.sh', build_arg=True,
         note='needs the echo programs (bench/echo.c or bench/echo.sh, '
              'bench/echo_load.c); not counted in a separate pass: one '
-             'quick run alone takes ~40 s'),
+             'quick run alone takes ~45 s'),
     Scenario(
         name='idle_conns',
         describe='server RSS per idle TCP connection: a multishot receive '
