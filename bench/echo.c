@@ -27,11 +27,14 @@
  * counters started or stopped there miss nothing.
  *
  * Usage: echo [--quick | --full] [--servers LIST] [--build DIR]
- *             [--reps N] [--secs S] [--points LIST] [--syscalls MODE]
+ *             [--reps N] [--target-reps N] [--secs S] [--points LIST]
+ *             [--syscalls MODE]
  *   --quick      1 repetition, 2 s windows (1 s instrumented), 64x128 and
  *                1x128 only: about 45 s
  *   --full       the default: 3 repetitions, 5 s windows (2 s
- *                instrumented), all 6 points: about 14 minutes
+ *                instrumented), all 6 points, then 6 more repetitions
+ *                of 64x128 for coil, epoll and uring only (see
+ *                --target-reps): about 16 minutes
  *   --servers L  comma-separated, in this order within a repetition
  *                (default coil,coil_lto,epoll,uring,threads,uv).
  *                Variants, for choosing each server's best form:
@@ -40,6 +43,14 @@
  *   --build DIR  the meson build directory holding examples/echo_server
  *                and bench/echo_* (default: the one this program is in)
  *   --reps N, --secs S   override the mode's repetitions / window length
+ *                (--reps sets --target-reps too, unless that is given)
+ *   --target-reps N  repetitions at 64x128 for the servers the issue's
+ *                targets are judged on, coil, epoll and uring (full: 9,
+ *                quick: 1); reps past --reps run only those. Why: the
+ *                user-CPU ratio moves 1.6x-2.8x between runs of one
+ *                build here, and three runs cannot say which side of 2x
+ *                it is on; the user-CPU RESULT line also carries a 95%
+ *                bootstrap interval of the ratio
  *   --points L   e.g. 64x128,1x4096 (connections x bytes)
  *   --syscalls M separate (default), same (the instruments run in the
  *                measured window), or off (no instrumented window: no
@@ -148,7 +159,9 @@ struct config {
 	int nservers;
 	struct point points[MAX_POINTS];
 	int npoints;
-	int reps;
+	int reps;		/* repetitions of every point and server */
+	int target_reps;	/* at 64x128, for the judged servers (below) */
+	int total_reps;		/* the larger of the two: reps run in all */
 	double secs, warm, sc_secs;
 	enum sc_mode sc_mode;
 	const char *sc_why;	/* why syscalls are not counted, or NULL */
@@ -156,6 +169,25 @@ struct config {
 };
 
 static struct sample samples[MAX_SERVERS][MAX_POINTS][BENCH_MAX_REPS];
+
+/* The point where the issue's targets are judged. */
+static bool is_target_point(const struct point *pt)
+{
+	return pt->conns == 64 && pt->size == 128;
+}
+
+/*
+ * The servers the targets at 64x128 are judged on: coil and the two
+ * baselines it is held to. Reps past --reps (up to --target-reps) run
+ * only these, at that point only.
+ */
+#define JUDGED_SERVERS "coil, epoll and uring"
+
+static bool is_judged_server(const struct server_kind *k)
+{
+	return !strcmp(k->name, "coil") || !strcmp(k->name, "epoll") ||
+	       !strcmp(k->name, "uring");
+}
 static int nfailed;
 static int devnull;	/* stdin of the servers, stderr of perf */
 
@@ -1010,14 +1042,18 @@ static void print_table(const struct config *cfg, int pi)
 	bool capped = false, ticks = false;
 	int i;
 
-	printf("\necho %u connections x %u B: medians of %d run(s) of %g s; "
-	       "CPU (per round trip) and syscalls (sc, per round trip) are "
-	       "the server's\n", pt->conns, pt->size, cfg->reps, cfg->secs);
+	printf("\necho %u connections x %u B: medians of %d run(s) of %g s",
+	       pt->conns, pt->size, cfg->reps, cfg->secs);
+	if (is_target_point(pt) && cfg->target_reps > cfg->reps)
+		printf(" (%d of each judged server: %s)", cfg->target_reps,
+		       JUDGED_SERVERS);
+	printf("; CPU (per round trip) and syscalls (sc, per round trip) are "
+	       "the server's\n");
 	printf("%-15s %9s %-19s %8s %8s %8s %8s %8s %8s %7s %5s\n", "server",
 	       "rt/s", "[min..max]", "p50 us", "p99 us", "p99.9us",
 	       "cpu us", "user us", "sys us", "sc", "load");
 	for (i = 0; i < cfg->nservers; i++) {
-		struct summary m = summarize(samples[i][pi], cfg->reps);
+		struct summary m = summarize(samples[i][pi], cfg->total_reps);
 		char range[48], sc[16] = "n/a";
 
 		if (!cfg->present[i] || m.n == 0) {
@@ -1100,12 +1136,16 @@ static struct summary summary_of(const struct config *cfg, int si, int pi)
 {
 	struct summary none = { 0 };
 
-	return si >= 0 ? summarize(samples[si][pi], cfg->reps) : none;
+	return si >= 0 ? summarize(samples[si][pi], cfg->total_reps) : none;
 }
 
 /*
  * The ratio coil/base of rt/s into r[0..2] (median, min, max): paired per
- * rep when every rep of both sides succeeded, else from medians/extremes.
+ * rep over the reps both sides have a good sample from, when the side with
+ * fewer good samples has all of them there (a side that ran only the
+ * first --reps, like coil_lto against coil's extra reps at 64x128, pairs
+ * over those); else, a run that failed on one side only, from medians and
+ * extremes.
  */
 static void paired_ratio(const struct config *cfg, int ci, int bi, int pi,
 			 const struct summary *cm, const struct summary *bm,
@@ -1113,18 +1153,19 @@ static void paired_ratio(const struct config *cfg, int ci, int bi, int pi,
 {
 	const struct sample *c = samples[ci][pi], *b = samples[bi][pi];
 	double v[BENCH_MAX_REPS];
-	int i;
+	int i, n = 0;
 
 	r[0] = cm->rtps / bm->rtps;
 	r[1] = cm->rt_min / bm->rt_max;
 	r[2] = cm->rt_max / bm->rt_min;
-	if (cm->n != cfg->reps || bm->n != cfg->reps)
+	for (i = 0; i < cfg->total_reps; i++)
+		if (c[i].ok && b[i].ok)
+			v[n++] = c[i].rtps / b[i].rtps;
+	if (n == 0 || n != (cm->n < bm->n ? cm->n : bm->n))
 		return;
-	for (i = 0; i < cfg->reps; i++)
-		v[i] = c[i].rtps / b[i].rtps;
-	r[0] = bench_median(v, cfg->reps);	/* sorts v */
+	r[0] = bench_median(v, n);	/* sorts v */
 	r[1] = v[0];
-	r[2] = v[cfg->reps - 1];
+	r[2] = v[n - 1];
 }
 
 /* coil (index @ci, -1 if not run) against baseline @bi at @pi, rt/s. */
@@ -1162,14 +1203,17 @@ static void result_vs(const struct config *cfg, int pi, int ci, int bi,
 		    "n/a", extra);
 }
 
-/* Min and max of one field over @si's good samples at @pi (0 if none). */
-static void field_range(const struct config *cfg, int si, int pi,
-			size_t off, bool need_sc, double *lo, double *hi)
+/*
+ * Min and max of one field over @si's good samples at @pi (0 if none);
+ * returns how many samples that was.
+ */
+static int field_range(const struct config *cfg, int si, int pi,
+		       size_t off, bool need_sc, double *lo, double *hi)
 {
 	int i, n = 0;
 
 	*lo = *hi = 0;
-	for (i = 0; si >= 0 && i < cfg->reps; i++) {
+	for (i = 0; si >= 0 && i < cfg->total_reps; i++) {
 		const struct sample *x = &samples[si][pi][i];
 		double v = *(const double *)((const char *)x + off);
 
@@ -1179,21 +1223,94 @@ static void field_range(const struct config *cfg, int si, int pi,
 		*hi = n == 0 || v > *hi ? v : *hi;
 		n++;
 	}
+	return n;
 }
 
-/* "better=lower reps=N coil_min=.. coil_max=.. base_min=.. base_max=..". */
+/*
+ * "better=lower reps=N base_reps=M coil_min=.. coil_max=.. base_min=..
+ * base_max=..": N and M count each side's samples of the field.
+ */
 static void range_keys(char *out, size_t cap, const struct config *cfg,
 		       int ci, int bi, int pi, size_t off, bool need_sc)
 {
 	double r[4];
 	char f[4][32];
+	int nc, nb;
 
-	field_range(cfg, ci, pi, off, need_sc, &r[0], &r[1]);
-	field_range(cfg, bi, pi, off, need_sc, &r[2], &r[3]);
-	snprintf(out, cap, "better=lower reps=%d coil_min=%s coil_max=%s "
-		 "base_min=%s base_max=%s", cfg->reps, bench_fmt(f[0], 32, r[0]),
+	nc = field_range(cfg, ci, pi, off, need_sc, &r[0], &r[1]);
+	nb = field_range(cfg, bi, pi, off, need_sc, &r[2], &r[3]);
+	snprintf(out, cap, "better=lower reps=%d base_reps=%d coil_min=%s "
+		 "coil_max=%s base_min=%s base_max=%s", nc, nb,
+		 bench_fmt(f[0], 32, r[0]),
 		 bench_fmt(f[1], 32, r[1]), bench_fmt(f[2], 32, r[2]),
 		 bench_fmt(f[3], 32, r[3]));
+}
+
+#define BOOT_ROUNDS 2000
+
+/* xorshift64*, from a fixed seed: a run's interval can be recomputed. */
+static uint64_t boot_rand(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dull;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of @n values drawn with replacement from @v. */
+static double boot_median(const double *v, int n, uint64_t *x)
+{
+	double d[BENCH_MAX_REPS];
+	int i;
+
+	for (i = 0; i < n; i++)
+		d[i] = v[boot_rand(x) % (uint64_t)n];
+	return bench_median(d, n);
+}
+
+/*
+ * A 95% interval for median(field of @ci) / median(field of @bi) at @pi:
+ * each side's good samples resampled with replacement BOOT_ROUNDS times
+ * (percentile bootstrap). Why: on this VM the user-CPU ratio of one build
+ * moves 1.6x-2.8x from run to run, so a verdict taken from the medians
+ * needs its spread printed beside it. False, @lo and @hi untouched, with
+ * fewer than 3 samples on a side (no interval worth the name).
+ */
+static bool boot_ratio(const struct config *cfg, int ci, int bi, int pi,
+		       size_t off, double *lo, double *hi)
+{
+	static double r[BOOT_ROUNDS];
+	double c[BENCH_MAX_REPS], b[BENCH_MAX_REPS];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int i, nc = 0, nb = 0;
+
+	for (i = 0; ci >= 0 && bi >= 0 && i < cfg->total_reps; i++) {
+		const struct sample *sc = &samples[ci][pi][i];
+		const struct sample *sb = &samples[bi][pi][i];
+
+		if (sc->ok)
+			c[nc++] = *(const double *)((const char *)sc + off);
+		if (sb->ok)
+			b[nb++] = *(const double *)((const char *)sb + off);
+	}
+	if (nc < 3 || nb < 3)
+		return false;
+	for (i = 0; i < BOOT_ROUNDS; i++) {
+		double m = boot_median(b, nb, &x);
+
+		r[i] = m > 0 ? boot_median(c, nc, &x) / m : 0;
+	}
+	qsort(r, BOOT_ROUNDS, sizeof(r[0]), cmp_double);
+	*lo = r[BOOT_ROUNDS / 40];
+	*hi = r[BOOT_ROUNDS - 1 - BOOT_ROUNDS / 40];
+	return true;
 }
 
 /*
@@ -1209,10 +1326,27 @@ static void result_targets(const struct config *cfg, int pi, int ci,
 	int ui = find_server(cfg, "uring");
 	struct summary cm = summary_of(cfg, ci, pi), um = summary_of(cfg, ui, pi);
 	bool ck = cm.n > 0, uk = um.n > 0, csc = cm.nsc > 0, judged = !*sfx;
-	char c[32], b[32], r[32], keys[256], name[64];
+	char c[32], b[32], r[32], keys[320], name[64], f[2][32];
+	size_t off = offsetof(struct sample, user_us);
+	double lo, hi;
 
-	range_keys(keys, sizeof(keys), cfg, ci, ui, pi,
-		   offsetof(struct sample, user_us), false);
+	range_keys(keys, sizeof(keys), cfg, ci, ui, pi, off, false);
+	if (ck && uk && cm.user_us > 0 && um.user_us > 0) {
+		printf("user CPU per round trip at 64x128: %s %.2fx uring",
+		       cfg->servers[ci]->name, cm.user_us / um.user_us);
+		/* The RESULT line's ratio is base/coil: the interval too. */
+		if (boot_ratio(cfg, ci, ui, pi, off, &lo, &hi) && lo > 0) {
+			printf(", 95%% interval %.2fx-%.2fx (bootstrap of the "
+			       "ratio of medians over %d and %d runs)", lo,
+			       hi, cm.n, um.n);
+			snprintf(keys + strlen(keys),
+				 sizeof(keys) - strlen(keys),
+				 " ratio_ci95_lo=%s ratio_ci95_hi=%s",
+				 bench_fmt(f[0], 32, 1 / hi),
+				 bench_fmt(f[1], 32, 1 / lo));
+		}
+		printf("\n");
+	}
 	snprintf(name, sizeof(name), "echo_64c_128b_user_cpu%s", sfx);
 	result_line(name, "us/rt",
 		    num(c, 32, cm.user_us, ck), num(b, 32, um.user_us, uk),
@@ -1258,8 +1392,8 @@ static void print_results(const struct config *cfg)
 static void usage(int status)
 {
 	fprintf(stderr, "usage: %s [--quick | --full] [--servers LIST] "
-		"[--build DIR] [--reps N] [--secs S] [--points CxS,...] "
-		"[--syscalls separate|same|off]\n", PROG);
+		"[--build DIR] [--reps N] [--target-reps N] [--secs S] "
+		"[--points CxS,...] [--syscalls separate|same|off]\n", PROG);
 	exit(status);
 }
 
@@ -1312,6 +1446,7 @@ static void set_mode(struct config *cfg, bool quick)
 	static char quick_servers[] = "coil,coil_lto,epoll,uring,threads,uv";
 
 	cfg->reps = quick ? 1 : 3;
+	cfg->target_reps = quick ? 1 : 9;
 	cfg->secs = quick ? 2 : 5;
 	cfg->warm = quick ? 0.3 : 0.5;
 	cfg->sc_secs = quick ? 1 : 2;
@@ -1349,6 +1484,7 @@ static char *default_build(void)
 struct overrides {
 	bool quick;
 	int reps;		/* 0: the mode's */
+	int target_reps;	/* 0: the mode's, or reps if that is given */
 	double secs;		/* 0: the mode's */
 	const char *points;	/* NULL: the mode's */
 };
@@ -1387,6 +1523,9 @@ static bool parse_valued(struct config *cfg, struct overrides *o,
 		cfg->build = v;
 	else if (!strcmp(a, "--reps"))
 		o->reps = (int)bench_parse_count(PROG, v, BENCH_MAX_REPS);
+	else if (!strcmp(a, "--target-reps"))
+		o->target_reps = (int)bench_parse_count(PROG, v,
+							BENCH_MAX_REPS);
 	else if (!strcmp(a, "--secs"))
 		o->secs = parse_secs(v);
 	else if (!strcmp(a, "--points"))
@@ -1417,7 +1556,11 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 	}
 	set_mode(cfg, o.quick);
 	if (o.reps)
-		cfg->reps = o.reps;
+		cfg->reps = cfg->target_reps = o.reps;
+	if (o.target_reps)
+		cfg->target_reps = o.target_reps;
+	cfg->total_reps = cfg->reps > cfg->target_reps ? cfg->reps :
+							 cfg->target_reps;
 	if (o.secs > 0)
 		cfg->secs = o.secs;
 	if (o.points)
@@ -1538,6 +1681,10 @@ int main(int argc, char **argv)
 	printf("echo: %d rep(s) x %d point(s), %g s windows (warm-up %g s, "
 	       "instrumented window %g s), build %s\n", cfg.reps, cfg.npoints,
 	       cfg.secs, cfg.warm, cfg.sc_secs, cfg.build);
+	if (cfg.target_reps > cfg.reps)
+		printf("then %d more rep(s) at 64x128 of %s only, where the "
+		       "issue's targets are judged\n",
+		       cfg.target_reps - cfg.reps, JUDGED_SERVERS);
 	pick_cpus(&cfg);
 	if (cfg.cpu_load >= 0)
 		printf("server on CPU %d, echo_load on CPU %d\n",
@@ -1551,15 +1698,21 @@ int main(int argc, char **argv)
 	 * last (sockets in TIME_WAIT, caches, the CPU's clock) falls on every
 	 * server in turn, not always on the same one.
 	 */
-	for (rep = 0; rep < cfg.reps; rep++)
-		for (pi = 0; pi < cfg.npoints; pi++)
+	for (rep = 0; rep < cfg.total_reps; rep++)
+		for (pi = 0; pi < cfg.npoints; pi++) {
+			bool extra = rep >= cfg.reps;
+
+			if (extra && !is_target_point(&cfg.points[pi]))
+				continue;
 			for (k = 0; k < cfg.nservers; k++) {
 				si = (k + rep) % cfg.nservers;
-				if (cfg.present[si])
+				if (cfg.present[si] &&
+				    (!extra || is_judged_server(cfg.servers[si])))
 					run_one(&cfg, cfg.servers[si],
 						&cfg.points[pi], rep,
 						&samples[si][pi][rep]);
 			}
+		}
 	for (pi = 0; pi < cfg.npoints; pi++)
 		print_table(&cfg, pi);
 	print_results(&cfg);
