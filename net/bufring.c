@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@
 
 struct coil_bufring {
 	struct coil_rt *rt;
+	uint64_t rt_serial;             /* @rt's serial (see internal.h) */
+	pthread_t owner;                /* the thread that runs @rt */
 	struct io_uring_buf_ring *ring; /* shared with the kernel (mmap) */
 	size_t ring_bytes;
 	char *bufs;                     /* nbufs * bufsize bytes */
@@ -122,6 +125,8 @@ int coil_bufring_create(unsigned nbufs, size_t bufsize,
 	if (!br)
 		return -ENOMEM;
 	br->rt = rt;
+	br->rt_serial = rt->serial;
+	br->owner = pthread_self();
 	br->nbufs = nbufs;
 	br->bufsize = bufsize;
 	/* A quarter of the ring, at most 64 chunks (256 KiB of 4 KiB
@@ -157,13 +162,31 @@ int coil_bufring_create(unsigned nbufs, size_t bufsize,
 	return 0;
 }
 
+/*
+ * On the thread that ran @br's runtime, outside it (no runtime, or a later
+ * one at the same address): that coil_run() has returned, its ring is gone
+ * and with it every op on @br's buffers, and every task has ended. (Another
+ * thread cannot tell whether the runtime still runs.)
+ */
+static bool run_over(const struct coil_bufring *br)
+{
+	return pthread_equal(br->owner, pthread_self()) &&
+	       !coil__rt_is_current(br->rt, br->rt_serial);
+}
+
 int coil_bufring_destroy(struct coil_bufring *br)
 {
 	if (!br)
 		return 0;
 	if (br->users)
 		return -EBUSY;
-	io_uring_unregister_buf_ring(&br->rt->be.ring, br->bgid);
+	/* Unregister on the runtime's own thread while it runs; once it
+	 * has returned, the ring took the registration with it (and @br->rt
+	 * is freed). From another thread: -EBUSY, nothing changed. */
+	if (coil__rt_is_current(br->rt, br->rt_serial))
+		io_uring_unregister_buf_ring(&br->rt->be.ring, br->bgid);
+	else if (!run_over(br))
+		return -EBUSY;
 	bufring_free(br);
 	return 0;
 }
@@ -217,6 +240,8 @@ struct coil_recvq {
 	int send_err;              /* first failed send, reported later */
 	bool sending;
 	bool send_cancel_sent;
+	bool send_waiting;         /* a task is inside send_wait(): one
+				    * at a time, and a closer waits for it */
 	uint64_t chunks;           /* chunks delivered, counted here (on a
 				    * line a message touches) rather than in
 				    * stats.chunks, which coil_recvq_stats()
@@ -301,11 +326,12 @@ static inline ssize_t fill_buf(struct coil_recvq *q, struct coil_buf *buf,
 
 /*
  * Nothing points into @q any more: no CQE can still come for it and no
- * task is inside coil_recvq_next(), so a closer may free it.
+ * task is inside coil_recvq_next() or waiting in coil_recvq_send() (woken
+ * or not, it reads @q when it runs), so a closer may free it.
  */
 static bool recvq_idle(const struct coil_recvq *q)
 {
-	return !q->armed && !q->sending && !q->readers;
+	return !q->armed && !q->sending && !q->readers && !q->send_waiting;
 }
 
 static void wake_closer(struct coil_recvq *q)
@@ -528,8 +554,10 @@ static void send_cb(struct coil_rt *rt, struct coil__op *op, int res,
 	give_to_kernel(q->br, q->send_buf.id);
 	q->send_buf.data = NULL;
 	coil__wq_wake_one(&q->br->starved, 0);
-	if (q->send_waiter)
+	if (q->send_waiter) {
 		coil__wake(q->send_waiter, 0);
+		q->send_waiter = NULL; /* set only while one waits */
+	}
 	wake_closer(q);
 }
 
@@ -541,25 +569,39 @@ static void send_unwait(struct coil_task *t, int why)
 	coil__wake(t, why);
 }
 
-/* Out of line: an echo's previous send has nearly always completed, and
- * the wait's locals would otherwise widen every call's frame. */
+/*
+ * Wait for the send in flight. Out of line: an echo's previous send has
+ * nearly always completed, and the wait's locals would otherwise widen
+ * every call's frame. A close that begins meanwhile waits for this task
+ * to leave (@send_waiting) and ends the wait with -EBADF: the closer may
+ * free @q as soon as it runs, so @buf goes back to the ring here, and
+ * nothing reads @q after wake_closer().
+ */
 static __attribute__((noinline)) int send_wait(struct coil_recvq *q,
-						struct coil_task *self)
+						struct coil_task *self,
+						struct coil_buf *buf)
 {
-	int err;
+	int err = 0;
 
-	while (q->sending && !q->send_err) {
+	q->send_waiting = true;
+	while (q->sending && !q->send_err && !q->closing) {
 		err = coil__check_cancel(self);
 		if (err)
-			return err;
+			break;
 		q->send_waiter = self;
 		err = coil__suspend_until(self, "recvq send", send_unwait, q,
 					  self->deadline);
 		q->send_waiter = NULL;
 		if (err)
-			return err;
+			break;
 	}
-	return 0;
+	q->send_waiting = false;
+	if (q->closing) {
+		coil_buf_release(q, buf);
+		err = -EBADF;
+		wake_closer(q);
+	}
+	return err;
 }
 
 int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
@@ -569,10 +611,14 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 
 	if (!self)
 		return -EPERM;
-	if (!q || !buf || !buf->data || q->send_waiter || q->closing)
+	if (!q || !buf || !buf->data || q->send_waiting)
 		return -EINVAL;
+	if (COIL__UNLIKELY(q->closing)) {
+		coil_buf_release(q, buf);
+		return -EBADF;
+	}
 	if (COIL__UNLIKELY(q->sending)) {
-		err = send_wait(q, self);
+		err = send_wait(q, self, buf);
 		if (err)
 			return err;
 	}
@@ -582,8 +628,13 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 	q->send_off = 0;
 	submit_send(q);
 	if (!q->sending) {
-		q->send_buf.data = NULL; /* not taken: still the caller's */
-		return q->send_err;
+		/* No SQE (a ring that failed): not taken, still the
+		 * caller's, and not recorded in @send_err, which is for
+		 * sends that failed after taking their buffer. */
+		err = q->send_err;
+		q->send_err = 0;
+		q->send_buf.data = NULL;
+		return err;
 	}
 	buf->data = NULL; /* ours now: released when the send completes */
 	return 0;
@@ -595,7 +646,7 @@ int coil_recvq_open(int fd, struct coil_bufring *br, struct coil_recvq **out)
 
 	if (fd < 0 || !br || !out)
 		return -EINVAL;
-	if (coil__tls_rt != br->rt)
+	if (!coil__rt_is_current(br->rt, br->rt_serial))
 		return coil__tls_rt ? -EINVAL : -EPERM;
 	/* Aligned, so that each path's fields share the lines it expects. */
 	q = aligned_alloc(_Alignof(struct coil_recvq), sizeof(*q));
@@ -733,6 +784,11 @@ next_loop(struct coil_recvq *q, struct coil_buf *buf, struct coil_task *self,
 			err = wait_and_arm(q, self, deadline);
 			if (err)
 				return err;
+			/* It may have waited for a buffer: a close, a cancel
+			 * or the deadline since then must be seen before we
+			 * wait again (a cancel that came while this task was
+			 * ready to run set only the flag). */
+			continue;
 		}
 		set_waiter(q, self, buf);
 		if (timed)
@@ -855,8 +911,9 @@ int coil_recvq_close(struct coil_recvq *q)
 
 	if (!q)
 		return 0;
-	if (!recvq_idle(q)) {
-		if (!self || self->rt != q->br->rt)
+	/* After the run (see run_over()) nothing can still point into @q. */
+	if (!recvq_idle(q) && !run_over(q->br)) {
+		if (!self || !coil__rt_is_current(q->br->rt, q->br->rt_serial))
 			return -EBUSY;
 		q->closing = true;
 		wake_readers(q);

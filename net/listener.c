@@ -510,16 +510,15 @@ static void ignore_unwait(struct coil_task *t, int why)
 }
 
 /*
- * Wait for the armed accept's last CQE (it points into @l) and for every
- * task still inside coil_listener_accept() to leave (they read @l; close
- * woke them all with -EBADF). Neither a cancel nor a deadline may cut this
- * wait short - freeing @l early would be a use after free - and the
- * cancel request makes it short anyway.
+ * Whether closing @l has to wait: 1 for an armed accept (its CQE points
+ * into @l) or tasks still inside coil_listener_accept() (they read @l), 0
+ * for nothing to wait for, -EBUSY when there is something but the caller
+ * cannot wait for it. Asked before close changes anything, so that -EBUSY
+ * leaves @l as it was: in particular another thread must not wake @l's
+ * waiters, whose run queue belongs to @l's thread.
  */
-static int reap_accept(struct coil_listener *l)
+static int close_must_wait(const struct coil_listener *l)
 {
-	struct coil_task *self = coil__running();
-
 	if (!l->armed && !l->users)
 		return 0;
 	/*
@@ -531,8 +530,22 @@ static int reap_accept(struct coil_listener *l)
 	if (pthread_equal(l->owner, pthread_self()) &&
 	    !coil__rt_is_current(l->rt, l->rt_serial))
 		return 0;
-	if (!self || !coil__rt_is_current(l->rt, l->rt_serial))
+	if (!coil__running() || !coil__rt_is_current(l->rt, l->rt_serial))
 		return -EBUSY;
+	return 1;
+}
+
+/*
+ * Wait for the armed accept's last CQE and for every task still inside
+ * coil_listener_accept() to leave (close woke them all with -EBADF).
+ * Neither a cancel nor a deadline may cut this wait short - freeing @l
+ * early would be a use after free - and the cancel request makes it short
+ * anyway.
+ */
+static int reap_accept(struct coil_listener *l)
+{
+	struct coil_task *self = coil__running();
+
 	send_cancel(l);
 	if (l->armed && !l->cancel_sent)
 		return coil__no_sqe_error(l->rt); /* no SQE */
@@ -549,12 +562,17 @@ int coil_listener_close(struct coil_listener *l)
 
 	if (!l)
 		return 0;
-	l->closing = true;
-	coil__wq_wake_all(&l->waiters, -EBADF);
-	err = reap_accept(l);
-	if (err) {
-		l->closing = false;
+	err = close_must_wait(l);
+	if (err < 0)
 		return err;
+	if (err) {
+		l->closing = true;
+		coil__wq_wake_all(&l->waiters, -EBADF);
+		err = reap_accept(l);
+		if (err) {
+			l->closing = false;
+			return err;
+		}
 	}
 	while (l->ready_len)
 		close(ready_pop(l));

@@ -562,6 +562,7 @@ struct starved {
 	ssize_t n;
 	char c;
 	bool done;
+	bool untimed; /* wait with no timeout (else 2 s) */
 };
 
 static void *starved_reader(void *arg)
@@ -569,7 +570,7 @@ static void *starved_reader(void *arg)
 	struct starved *r = arg;
 	struct coil_buf b;
 
-	r->n = coil_recvq_next(r->q, &b, MS(2000));
+	r->n = coil_recvq_next(r->q, &b, r->untimed ? -1 : MS(2000));
 	if (r->n > 0) {
 		r->c = b.data[0];
 		coil_buf_release(r->q, &b);
@@ -587,7 +588,7 @@ static void *body_recvq_starved(void *arg)
 {
 	struct coil_bufring *br;
 	struct coil_recvq *hq;
-	struct starved r[2];
+	struct starved r[2] = { { 0 }, { 0 } };
 	struct coil_task *t[2];
 	struct coil_buf held;
 	int hv[2], sv[2][2], i, err;
@@ -1129,6 +1130,209 @@ static void test_recvq_close_by_a_cancelled_task_cancels_its_send(void **st)
 }
 
 /*
+ * Every buffer of @br, a ring of four, is back: a new recvq (on a socket
+ * pair of its own) holds all four at once; a leaked one would leave it
+ * waiting for the last. Then closes it and destroys @br.
+ */
+static void check_all_four_back(struct coil_bufring *br)
+{
+	struct coil_recvq *q;
+	struct coil_buf b[4];
+	int sv[2], i;
+
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &q) == 0);
+	for (i = 0; i < 4; i++) {
+		CHILD_CHECK(write(sv[1], "y", 1) == 1);
+		CHILD_CHECK(coil_recvq_next(q, &b[i], MS(1000)) == 1);
+	}
+	for (i = 0; i < 4; i++)
+		coil_buf_release(q, &b[i]);
+	CHILD_CHECK(coil_recvq_close(q) == 0);
+	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * A sender (task D) waits in coil_recvq_send() for its first send, which
+ * the peer does not drain. The main task reads the recvq to its end, so
+ * no receive is armed, then lets the peer drain and yields: the send's
+ * completion wakes D, behind the main task in the run queue. The main
+ * task closes the recvq. The close used to find nothing in flight and free
+ * the recvq while D, woken but not yet run, was still to read it (and to
+ * submit its second send from freed memory). Now the close waits for D,
+ * and D gets -EBADF with its buffer given back to the ring (and the first
+ * send's buffer is back too).
+ */
+struct send_vs_close {
+	struct coil_recvq *q;
+	int fd;
+	int send_ret;      /* D's second coil_recvq_send() */
+	bool buf_taken;    /* ... left its buffer's data NULL */
+	bool sending;      /* D is inside that call */
+};
+
+static void *sender_d(void *arg)
+{
+	struct send_vs_close *s = arg;
+	char junk[4096] = { 0 };
+	struct coil_buf b1, b2;
+
+	CHILD_CHECK(coil_recvq_next(s->q, &b1, MS(2000)) == 5);
+	/* The peer never reads: once its buffer is full the send stays. */
+	while (send(s->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	CHILD_CHECK(coil_recvq_send(s->q, &b1) == 0);
+	CHILD_CHECK(coil_recvq_next(s->q, &b2, MS(2000)) == 5);
+	s->sending = true;
+	s->send_ret = coil_recvq_send(s->q, &b2);
+	s->buf_taken = b2.data == NULL;
+	s->sending = false;
+	return NULL;
+}
+
+static void *body_recvq_close_waits_for_sender(void *arg)
+{
+	struct send_vs_close s = { .send_ret = 1 };
+	struct coil_bufring *br;
+	struct coil_task *d;
+	struct coil_buf b;
+	char drain[4096];
+	int sv[2], err;
+
+	(void)arg;
+	err = coil_bufring_create(4, 64, &br);
+	if (err == -EOPNOTSUPP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, &s.q) == 0);
+	s.fd = sv[0];
+	child_put(sv[1], "hello");
+	CHILD_CHECK(coil_spawn(&d, sender_d, &s) == 0);
+	coil_sleep(MS(20));
+	child_put(sv[1], "world");
+	coil_sleep(MS(20));
+	CHILD_CHECK(s.sending && s.send_ret == 1); /* waiting for send 1 */
+	CHILD_CHECK(shutdown(sv[1], SHUT_WR) == 0);
+	CHILD_CHECK(coil_recvq_next(s.q, &b, MS(2000)) == 0); /* disarmed */
+	while (recv(sv[1], drain, sizeof(drain), MSG_DONTWAIT) > 0)
+		;
+	/* The loop reaps the send's completion and wakes D after us. */
+	CHILD_CHECK(coil_yield() == 0);
+	CHILD_CHECK(coil_recvq_close(s.q) == 0);
+	CHILD_CHECK(coil_join(d, NULL) == 0);
+	CHILD_CHECK(s.send_ret == -EBADF);
+	CHILD_CHECK(s.buf_taken);
+	check_all_four_back(br);
+	close(sv[0]);
+	close(sv[1]);
+	return NULL;
+}
+
+static void test_recvq_close_waits_for_a_woken_sender_which_gets_ebadf(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_close_waits_for_sender);
+}
+
+/*
+ * A reader waiting for a free buffer is woken by a release and cancelled
+ * before it runs (the cancel then only sets its flag). It used to arm the
+ * receive and wait for data with the cancel unseen: with no timeout, for
+ * ever. Now it returns -ECANCELED.
+ */
+static void *body_recvq_cancel_after_buffer_wake(void *arg)
+{
+	struct starved_setup s = { .r.untimed = true };
+
+	(void)arg;
+	if (start_starved_reader(&s) == CHILD_SKIP)
+		return PTR(CHILD_SKIP);
+	coil_buf_release(s.hq, &s.held); /* wakes the reader */
+	CHILD_CHECK(coil_cancel(s.t) == 0);
+	coil_join(s.t, NULL);
+	CHILD_CHECK(s.r.done && s.r.n == -ECANCELED);
+	CHILD_CHECK(coil_recvq_close(s.r.q) == 0);
+	CHILD_CHECK(coil_recvq_close(s.hq) == 0);
+	CHILD_CHECK(coil_bufring_destroy(s.br) == 0);
+	return NULL;
+}
+
+static void test_recvq_reader_cancelled_after_a_buffer_wake_returns_ecanceled(
+	void **st)
+{
+	(void)st;
+	run_in_child(body_recvq_cancel_after_buffer_wake);
+}
+
+/*
+ * A run that ends with a recvq's receive still armed (its reader
+ * cancelled at the end of the run) and its bufring not destroyed. After
+ * coil_run() returns, on the same thread, the close used to refuse for
+ * ever (-EBUSY: no task to wait in), and destroying the bufring read the
+ * freed runtime. Both now just free: the ring took the receive with it.
+ */
+struct left_open {
+	struct coil_bufring *br;
+	struct coil_recvq *q;
+	int sv[2];
+};
+
+static void *leave_recvq_armed(void *arg)
+{
+	struct left_open *lo = arg;
+	struct coil_recvq_stats st;
+	struct coil_buf b;
+	int err = coil_bufring_create(4, 64, &lo->br);
+
+	if (err == -EOPNOTSUPP)
+		return PTR(CHILD_SKIP);
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, lo->sv) == 0);
+	CHILD_CHECK(coil_recvq_open(lo->sv[0], lo->br, &lo->q) == 0);
+	CHILD_CHECK(coil_recvq_next(lo->q, &b, MS(5)) == -ETIMEDOUT);
+	coil_recvq_stats(lo->q, &st);
+	CHILD_CHECK(st.arms == 1);
+	CHILD_CHECK(coil_bufring_destroy(lo->br) == -EBUSY); /* q is open */
+	return NULL;
+}
+
+static void test_recvq_and_bufring_of_an_ended_run_close_after_it(void **st)
+{
+	struct left_open lo = { 0 };
+	pid_t pid;
+	int status;
+
+	(void)st;
+	test_skip_if_thread_bound();
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		void *ret = NULL;
+
+		alarm(CHILD_ALARM_S);
+		if (coil_run(leave_recvq_armed, &lo, &ret) != 0)
+			_exit(2);
+		if (ret)
+			_exit(INT(ret));
+		CHILD_CHECK(coil_recvq_close(lo.q) == 0);
+		CHILD_CHECK(coil_bufring_destroy(lo.br) == 0);
+		close(lo.sv[0]);
+		close(lo.sv[1]);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == CHILD_SKIP)
+		TEST_SKIP("no provided buffer rings (kernel < 5.19)");
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
  * A reader waiting in coil_recvq_next() with no timeout (the untimed wait
  * a server's connection task takes): the bytes it got, in order, and the
  * call's last result. It sleeps @sleep_ns first when that is set, and
@@ -1334,10 +1538,8 @@ static void *body_recvq_close_after_handover(void *arg)
 	struct untimed r = { 0 };
 	struct coil_recvq_stats st;
 	struct coil_bufring *br;
-	struct coil_recvq *q2;
-	struct coil_buf b[4];
 	struct coil_task *t;
-	int sv[2], i, yields = 0;
+	int sv[2], yields = 0;
 
 	(void)arg;
 	br = untimed_start(&r, sv, &t);
@@ -1360,15 +1562,7 @@ static void *body_recvq_close_after_handover(void *arg)
 	CHILD_CHECK(coil_recvq_close(r.q) == 0);
 	CHILD_CHECK(coil_join(t, NULL) == 0);
 	CHILD_CHECK(r.done && r.last == -EBADF && r.len == 0);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &q2) == 0);
-	for (i = 0; i < 4; i++) {
-		CHILD_CHECK(write(sv[1], "y", 1) == 1);
-		CHILD_CHECK(coil_recvq_next(q2, &b[i], MS(1000)) == 1);
-	}
-	for (i = 0; i < 4; i++)
-		coil_buf_release(q2, &b[i]);
-	CHILD_CHECK(coil_recvq_close(q2) == 0);
-	CHILD_CHECK(coil_bufring_destroy(br) == 0);
+	check_all_four_back(br);
 	close(sv[0]);
 	close(sv[1]);
 	return NULL;
@@ -1504,6 +1698,9 @@ int main(void)
 		cmocka_unit_test(test_recvq_second_reader_gets_ebusy_while_one_waits),
 		cmocka_unit_test(test_recvq_close_wakes_an_armed_reader_with_ebadf_and_returns),
 		cmocka_unit_test(test_recvq_close_by_a_cancelled_task_cancels_its_send),
+		cmocka_unit_test(test_recvq_close_waits_for_a_woken_sender_which_gets_ebadf),
+		cmocka_unit_test(test_recvq_reader_cancelled_after_a_buffer_wake_returns_ecanceled),
+		cmocka_unit_test(test_recvq_and_bufring_of_an_ended_run_close_after_it),
 		cmocka_unit_test(test_recvq_untimed_wait_wakes_for_each_message_in_order),
 		cmocka_unit_test(test_recvq_untimed_wait_is_cancelled_while_waiting_and_before),
 		cmocka_unit_test(test_recvq_untimed_wait_obeys_the_tasks_deadline_scope),

@@ -1068,6 +1068,61 @@ static void test_tcp_listener_close_from_another_thread_is_ebusy(void **state)
 	test_run(body_close_from_other_thread, NULL);
 }
 
+/*
+ * The refused close changes nothing: a task waiting in accept is not woken
+ * (close used to wake it with -EBADF before it found it was on the wrong
+ * thread, pushing onto the runtime's run queue from that thread) and then
+ * accepts the next connection.
+ */
+struct waiting_acceptor {
+	struct coil_listener *l;
+	int fd;
+	bool done;
+};
+
+static void *acceptor_noting(void *arg)
+{
+	struct waiting_acceptor *a = arg;
+
+	a->fd = coil_listener_accept(a->l, NULL, NULL, MS(2000));
+	a->done = true;
+	return NULL;
+}
+
+static void *body_refused_close_keeps_acceptor(void *arg)
+{
+	struct waiting_acceptor a = { .l = listen_on("127.0.0.1", NULL) };
+	struct coil_task *t;
+	pthread_t tid;
+	void *ret;
+	int fd;
+
+	(void)arg;
+	assert_int_equal(coil_spawn(&t, acceptor_noting, &a), 0);
+	coil_sleep(MS(10)); /* it is waiting in accept now */
+	assert_int_equal(pthread_create(&tid, NULL, close_from_thread, a.l), 0);
+	assert_int_equal(pthread_join(tid, &ret), 0);
+	assert_int_equal(INT(ret), -EBUSY);
+	coil_sleep(MS(10));
+	assert_false(a.done);
+	fd = coil_tcp_connect("127.0.0.1", (uint16_t)coil_listener_port(a.l),
+			      MS(2000));
+	assert_true(fd >= 0);
+	assert_int_equal(coil_join(t, NULL), 0);
+	assert_true(a.fd >= 0);
+	coil_close(a.fd);
+	coil_close(fd);
+	assert_int_equal(coil_listener_close(a.l), 0);
+	return NULL;
+}
+
+static void test_tcp_listener_close_refused_leaves_waiting_acceptor_waiting(
+	void **state)
+{
+	(void)state;
+	test_run(body_refused_close_keeps_acceptor, NULL);
+}
+
 static void test_tcp_run_ends_with_a_listener_left_armed(void **state)
 {
 	struct coil_listener *l = NULL;
@@ -1138,6 +1193,8 @@ int main(void)
 		cmocka_unit_test(test_addr_parse_and_format_round_trip),
 		cmocka_unit_test(test_tcp_run_ends_with_a_listener_left_armed),
 		cmocka_unit_test(test_tcp_listener_close_from_another_thread_is_ebusy),
+		cmocka_unit_test(
+			test_tcp_listener_close_refused_leaves_waiting_acceptor_waiting),
 		cmocka_unit_test(test_tcp_listener_of_an_ended_run_closes_in_a_later_run),
 	};
 

@@ -298,7 +298,9 @@ int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns);
  * any number of connections of its runtime. @nbufs must be a power of two
  * (1..32768). Returns 0, -EOPNOTSUPP where the kernel lacks buffer rings,
  * -EINVAL, -ENOMEM, -EPERM outside coil_run(). Destroy only after every
- * coil_recvq using it is closed (else -EBUSY).
+ * coil_recvq using it is closed (else -EBUSY), from a task of its runtime
+ * or, once that coil_run() has returned, on the thread that ran it; from
+ * any other thread it returns -EBUSY and frees nothing.
  */
 struct coil_bufring;
 int coil_bufring_create(unsigned nbufs, size_t bufsize,
@@ -355,10 +357,15 @@ ssize_t coil_recvq_next(struct coil_recvq *q, struct coil_buf *buf,
  * without waiting: the echo/proxy fast path, no copy and no second wake-up
  * per message. @buf is consumed (buf->data becomes NULL) when this returns
  * 0. Sends are kept in order: while one is in flight, the next call waits
- * for it. A short send is completed by coil; a failed one is reported by
- * the next coil_recvq_send() (-EPIPE, -ECONNRESET, ...). Returns 0 or a
- * negative errno (then @buf is still the caller's to release): -EINVAL,
- * -ECANCELED / -ETIMEDOUT while waiting for the previous send, -EPERM.
+ * for it (one task at a time: -EINVAL for a second). A short send is
+ * completed by coil; a failed one is reported by the next
+ * coil_recvq_send() (-EPIPE, -ECONNRESET, ...). Returns 0 or a negative
+ * errno (then @buf is still the caller's to release): -EINVAL,
+ * -ECANCELED / -ETIMEDOUT while waiting for the previous send, -EPERM,
+ * the ring's own error once it has failed (no submission slot). Except
+ * -EBADF: once coil_recvq_close() has begun on @q, also for a task waiting
+ * here when another task closes it, @buf has been given back to the ring
+ * (buf->data NULL) and the task must not use @q again.
  * coil_recvq_close() waits for a send still in flight (close or shut the
  * socket down first to end a send the peer does not drain) unless the
  * closing task is cancelled or past its deadline: then it cancels the send.
@@ -390,7 +397,9 @@ void coil_recvq_stats(const struct coil_recvq *q,
  * completion, for a send in flight and for those tasks to leave (suspends),
  * give back any chunk not yet read, free @q. Release the buffers you hold
  * first. The fd stays open. Returns 0, or -EBUSY when there is something
- * to wait for and the caller is not a task of @q's runtime. NULL is a no-op.
+ * to wait for and the caller is not a task of @q's runtime. After that
+ * coil_run() has returned, on its thread, there is nothing to wait for:
+ * the ring ended the receive. NULL is a no-op.
  */
 int coil_recvq_close(struct coil_recvq *q);
 
