@@ -19,6 +19,7 @@ struct group_child {
 	struct group_child *next;
 	struct coil_group *g;
 	struct coil_task *task;
+	uint64_t id;    /* @task's id: see child_task() */
 	coil_fn fn;
 	void *arg;
 };
@@ -52,6 +53,18 @@ static void group_unref(struct coil_group *g)
 		free(g);
 }
 
+/*
+ * @c's task, or NULL once another task has joined it: its struct then goes
+ * back to the runtime's free list, and the next spawn anywhere usually gets
+ * it, so cancelling or joining through the stale pointer would hit an
+ * unrelated task. Task structs live as long as the runtime, and ids are
+ * never reused in it, so the id tells the two apart.
+ */
+static struct coil_task *child_task(const struct group_child *c)
+{
+	return c->task->id == c->id ? c->task : NULL;
+}
+
 int coil_group_cancel(struct coil_group *g)
 {
 	struct group_child *c;
@@ -62,7 +75,8 @@ int coil_group_cancel(struct coil_group *g)
 		return -EINVAL;
 	g->stopping = true;
 	for (c = g->head; c; c = c->next)
-		coil_cancel(c->task);
+		if (child_task(c))
+			coil_cancel(c->task);
 	return 0;
 }
 
@@ -122,6 +136,7 @@ int coil_group_spawn_opts(struct coil_group *g,
 		free(c);
 		return err;
 	}
+	c->id = c->task->id;
 	g->refs++;
 	if (g->tail)
 		g->tail->next = c;
@@ -155,14 +170,18 @@ int coil_group_join(struct coil_group *g)
 		coil_group_cancel(g);
 	/* g->head is re-read each time: a child may spawn siblings. */
 	while ((c = g->head)) {
-		ret = coil_join(c->task, NULL);
+		struct coil_task *t = child_task(c);
+
+		ret = t ? coil_join(t, NULL) : -EINVAL;
 		/*
 		 * -EDEADLK (the child joins us) or -EINVAL (someone else joins
-		 * or detached it): it was not collected and still runs. Let it
-		 * free itself; its reference keeps the group alive meanwhile.
+		 * or detached it, or joined it already): it was not collected
+		 * here. If it still runs, let it free itself; its reference
+		 * keeps the group alive meanwhile.
 		 */
 		if (ret == -EDEADLK || ret == -EINVAL) {
-			coil_detach(c->task);
+			if (t)
+				coil_detach(t);
 			if (!g->error)
 				g->error = ret;
 		}

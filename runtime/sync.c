@@ -320,9 +320,16 @@ int coil_sem_release(struct coil_sem *s)
 
 /* ---------------------------------------------------------------- mutex */
 
+/*
+ * The owner is kept by task id, not pointer: a task that ends holding the
+ * mutex leaves it locked (as documented), and its task struct goes back to
+ * the runtime's free list, where the next spawn usually finds it; with a
+ * pointer, that unrelated task would read as the owner (lock: -EDEADLK,
+ * unlock: success). Ids are never reused within a runtime; 0 is none.
+ */
 struct coil_mutex {
 	struct coil_rt *rt;
-	struct coil_task *owner;
+	uint64_t owner;
 	struct coil__wq waiters;
 };
 
@@ -360,7 +367,7 @@ int coil_mutex_trylock(struct coil_mutex *m)
 		return -EINVAL;
 	if (m->owner)
 		return -EBUSY;
-	m->owner = self;
+	m->owner = self->id;
 	return 0;
 }
 
@@ -371,11 +378,11 @@ static void mutex_lock_uninterruptible(struct coil_mutex *m,
 	struct coil__wq_node n = { .task = self };
 
 	if (!m->owner) {
-		m->owner = self;
+		m->owner = self->id;
 		return;
 	}
 	coil__wq_push(&m->waiters, &n);
-	while (m->owner != self)
+	while (m->owner != self->id)
 		coil__suspend(self, "mutex (relock)", NULL, NULL);
 }
 
@@ -389,10 +396,10 @@ int coil_mutex_lock_timeout(struct coil_mutex *m, int64_t timeout_ns)
 		return err;
 	if (!m || m->rt != n.task->rt)
 		return -EINVAL;
-	if (m->owner == n.task)
+	if (m->owner == n.task->id)
 		return -EDEADLK;
 	if (!m->owner) {
-		m->owner = n.task;
+		m->owner = n.task->id;
 		return 0;
 	}
 	/* On success, coil_mutex_unlock() made us the owner before waking. */
@@ -406,14 +413,15 @@ int coil_mutex_lock(struct coil_mutex *m)
 
 int coil_mutex_unlock(struct coil_mutex *m)
 {
+	struct coil_task *self = coil__running();
 	struct coil__wq_node *n;
 
 	if (!m)
 		return -EINVAL;
-	if (!m->owner || m->owner != coil__running())
+	if (!self || self->rt != m->rt || m->owner != self->id)
 		return -EPERM;
 	n = coil__wq_pop(&m->waiters);
-	m->owner = n ? n->task : NULL;
+	m->owner = n ? n->task->id : 0;
 	if (n)
 		coil__wake(n->task, 0);
 	return 0;
@@ -458,9 +466,9 @@ int coil_cond_wait_timeout(struct coil_cond *c, struct coil_mutex *m,
 	n.task = coil__running();
 	if (!n.task)
 		return -EPERM;
-	if (!c || !m || c->rt != n.task->rt)
+	if (!c || !m || c->rt != n.task->rt || m->rt != n.task->rt)
 		return -EINVAL;
-	if (m->owner != n.task)
+	if (m->owner != n.task->id)
 		return -EPERM;
 	err = coil__check_cancel(n.task);
 	if (err)

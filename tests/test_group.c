@@ -518,6 +518,68 @@ static void test_group_failure_after_uncollectable_child_cancels_siblings(
 	run_main(body_failure_after_deadlk, NULL);
 }
 
+/*
+ * Another task joins a child of the group; the child's task struct goes
+ * back to the free list and the next spawn (an unrelated task) gets it.
+ * The group's cancel and join used to act on that task through their
+ * stale pointer: they cancelled it and collected its handle. Now they
+ * leave it alone, and the join reports the child it could not collect.
+ */
+struct stolen {
+	struct coil_task *child;  /* the child's coil_self() */
+	struct coil_event *go;    /* what the unrelated task waits on */
+	int wait_ret;             /* its coil_event_wait_timeout() */
+};
+
+static void *child_noting_self(void *arg)
+{
+	struct stolen *s = arg;
+
+	s->child = coil_self();
+	return NULL;
+}
+
+static void *unrelated_waiter(void *arg)
+{
+	struct stolen *s = arg;
+
+	s->wait_ret = coil_event_wait_timeout(s->go, MS(2000));
+	return NULL;
+}
+
+static void *body_group_child_joined_elsewhere(void *arg)
+{
+	struct stolen s = { .wait_ret = 1 };
+	struct coil_group *g;
+	struct coil_task *t;
+
+	(void)arg;
+	CHECK_EQ(coil_event_create(&s.go), 0);
+	CHECK_EQ(coil_group_create(&g), 0);
+	CHECK_EQ(coil_group_spawn(g, child_noting_self, &s), 0);
+	CHECK_EQ(coil_yield(), 0); /* the child runs and ends */
+	CHECK(s.child != NULL);
+	CHECK_EQ(coil_join(s.child, NULL), 0); /* collected here, not by g */
+	CHECK_EQ(coil_spawn(&t, unrelated_waiter, &s), 0);
+	CHECK(t == s.child); /* the struct was reused: the case */
+	CHECK_EQ(coil_yield(), 0); /* it waits now */
+	CHECK_EQ(coil_group_cancel(g), 0);
+	CHECK_EQ(coil_group_join(g), -EINVAL);
+	CHECK_EQ(s.wait_ret, 1); /* not cancelled: still waiting */
+	CHECK_EQ(coil_event_set(s.go), 0);
+	CHECK_EQ(coil_join(t, NULL), 0); /* its handle is still ours */
+	CHECK_EQ(s.wait_ret, 0);
+	CHECK_EQ(coil_event_destroy(s.go), 0);
+	return NULL;
+}
+
+static void test_group_leaves_a_reused_task_of_a_child_joined_elsewhere_alone(
+	void **state)
+{
+	(void)state;
+	run_main(body_group_child_joined_elsewhere, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +599,8 @@ int main(void)
 		cmocka_unit_test(test_group_failure_below_int_min_is_negative),
 		cmocka_unit_test(
 			test_group_failure_after_uncollectable_child_cancels_siblings),
+		cmocka_unit_test(
+			test_group_leaves_a_reused_task_of_a_child_joined_elsewhere_alone),
 	};
 
 	test_require_io_uring();

@@ -520,6 +520,55 @@ static void test_mutex_relock_is_edeadlk(void **state)
 	run_main(body_mutex_relock, NULL);
 }
 
+/*
+ * A task that ends holding the mutex leaves it locked. Its task struct
+ * goes back to the free list and the next spawn gets it: that new task is
+ * not the owner. It used to be taken for it (the owner was a pointer):
+ * its lock said -EDEADLK and its unlock released a lock it never took.
+ */
+static void *lock_and_leave(void *arg)
+{
+	CHECK_EQ(coil_mutex_lock(arg), 0);
+	return NULL;
+}
+
+static void *try_stranger(void *arg)
+{
+	struct call *c = arg;
+
+	finished(c, coil_mutex_lock_timeout(c->obj, MS(10)));
+	c->unlock_ret = coil_mutex_unlock(c->obj);
+	return NULL;
+}
+
+static void *body_mutex_of_ended_owner(void *arg)
+{
+	struct coil_task *owner, *stranger;
+	struct coil_mutex *m;
+	struct call c;
+
+	(void)arg;
+	CHECK_EQ(coil_mutex_create(&m), 0);
+	CHECK_EQ(coil_spawn(&owner, lock_and_leave, m), 0);
+	CHECK_EQ(coil_join(owner, NULL), 0);
+	call_init(&c, m, NULL);
+	CHECK_EQ(coil_spawn(&stranger, try_stranger, &c), 0);
+	CHECK(stranger == owner); /* the struct was reused: the case */
+	CHECK_EQ(coil_join(stranger, NULL), 0);
+	CHECK_EQ(c.ret, -ETIMEDOUT);
+	CHECK_EQ(c.unlock_ret, -EPERM);
+	CHECK_EQ(coil_mutex_trylock(m), -EBUSY);
+	CHECK_EQ(coil_mutex_destroy(m), -EBUSY); /* still locked */
+	return NULL;
+}
+
+static void test_mutex_of_an_ended_owner_stays_locked_for_its_reused_task(
+	void **state)
+{
+	(void)state;
+	run_main(body_mutex_of_ended_owner, NULL);
+}
+
 static void *unlock_it(void *arg)
 {
 	struct call *c = arg;
@@ -893,6 +942,8 @@ int main(void)
 		cmocka_unit_test(test_sem_newcomer_does_not_barge),
 		cmocka_unit_test(test_mutex_lock_unlock_trylock),
 		cmocka_unit_test(test_mutex_relock_is_edeadlk),
+		cmocka_unit_test(
+			test_mutex_of_an_ended_owner_stays_locked_for_its_reused_task),
 		cmocka_unit_test(test_mutex_unlock_by_non_owner_is_eperm),
 		cmocka_unit_test(test_mutex_trylock_held_is_ebusy),
 		cmocka_unit_test(test_mutex_unlock_hands_off_in_fifo_order),

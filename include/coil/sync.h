@@ -66,7 +66,9 @@ int coil_queue_destroy(struct coil_queue *q);
 /*
  * coil_queue_put - append @item, suspending while the queue is full.
  * Returns 0, -EPIPE (closed; at once, even for waiting putters), -ECANCELED,
- * -ETIMEDOUT, -ENOMEM (an unbounded queue's buffer could not grow). From
+ * -ETIMEDOUT, -ENOMEM (the buffer could not grow: it starts at 64 items,
+ * or @capacity if smaller, and grows as an unbounded queue or one of a
+ * larger capacity fills). From
  * another thread it never suspends: the item is handed to the owner in order
  * and 0 is returned (it waits there for room if the queue is full), or
  * -EPIPE if the queue is already closed, -ENOMEM.
@@ -89,7 +91,10 @@ int coil_queue_try_put(struct coil_queue *q, void *item);
 int coil_queue_get(struct coil_queue *q, void **item);
 int coil_queue_get_timeout(struct coil_queue *q, void **item,
 			   int64_t timeout_ns);
-/* Remove without waiting: 0, -EAGAIN (empty), -EPIPE (closed and empty). */
+/*
+ * Remove without waiting: 0, -EAGAIN (empty), -EPIPE (closed and empty),
+ * -EPERM outside a task of the queue's runtime, -EINVAL.
+ */
 int coil_queue_try_get(struct coil_queue *q, void **item);
 
 /*
@@ -234,10 +239,13 @@ int coil_group_cancel(struct coil_group *g);
  * coil_group_join - leave the group: wait for every child, free @g and
  * return 0 or the first child's failure (a negative errno). If the caller
  * is cancelled while waiting, every child is cancelled and waited for, and
- * -ECANCELED is returned. A child that cannot be joined from here (it
- * joins the caller: -EDEADLK; another task joins it: -EINVAL) is left to
- * finish on its own and that error is returned; the group lives until its
- * last child ends. The caller must not use @g after this call.
+ * -ECANCELED is returned; if the caller's deadline passes while waiting,
+ * the same, with -ETIMEDOUT. A child that cannot be joined from here (it
+ * joins the caller: -EDEADLK; another task joins or joined it: -EINVAL) is
+ * left to finish on its own and that error is returned; the group lives
+ * until its last child ends. The group's cancel and join never act on a
+ * task another join already collected. The caller must not use @g after
+ * this call.
  */
 int coil_group_join(struct coil_group *g);
 
