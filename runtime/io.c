@@ -62,6 +62,17 @@ static void op_unwait(struct coil_task *t, int why)
 	sqe = coil__get_sqe(rt, 1);
 	if (!sqe)
 		return; /* the ring failed; the loop is ending */
+	/*
+	 * Taking the SQE may have reaped (a full SQ whose submit met -EBUSY
+	 * or -EAGAIN), and with it this op's last CQE: the task is then
+	 * ready to run and its op done. A cancel now would be owed a CQE by
+	 * a frame that is gone when it comes; the SQE is spent as a NOP.
+	 */
+	if (COIL__UNLIKELY(t->state != COIL__TASK_WAITING)) {
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, COIL__UD_IGNORE);
+		return;
+	}
 	io_uring_prep_cancel64(sqe, coil__op_ud(op), 0);
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | COIL__UD_CANCEL);
 	op->flags |= COIL__OPF_CANCEL_SENT;

@@ -105,7 +105,10 @@ int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs);
  * @n tasks has finished, or @timeout_ns passes (negative: no timeout).
  * Joins nothing. Returns the index of a finished task (the lowest one if
  * several are), -ETIMEDOUT, -ECANCELED (caller cancelled), -EINVAL, -ENOMEM
- * (more than 64 tasks and no memory for the wait list), -EPERM.
+ * (more than 64 tasks and no memory for the wait list), -EPERM. The handles
+ * must stay valid while it waits: a task of @tasks that another task joins
+ * or detaches meanwhile is a handle gone (its struct may already serve a
+ * new task), and the call may then return -EINVAL.
  */
 int coil_wait_any(struct coil_task **tasks, size_t n, int64_t timeout_ns);
 

@@ -281,6 +281,16 @@ static struct io_uring_sqe *uring_get_sqe(struct coil_rt *rt, unsigned n)
 			rt->be.fatal = ret;
 			return NULL;
 		}
+		/*
+		 * The kernel may take only part of the SQ (it could not
+		 * allocate a request; before 5.18, after a bad SQE). @n is a
+		 * promise: an op asks for 2 to have its linked timeout next
+		 * to it, and taking the second must not fail or submit the
+		 * op alone with IOSQE_IO_LINK dangling. No SQE, then: the op
+		 * fails with -EAGAIN (coil__no_sqe_error()).
+		 */
+		if (io_uring_sq_space_left(ring) < n)
+			return NULL;
 	}
 	return io_uring_get_sqe(ring);
 }
