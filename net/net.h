@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include "coil/net.h"
+#include "coil/time.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -26,6 +27,30 @@ int coil__socket(int family, int type, bool nodelay);
  * address length, or -ENAMETOOLONG / -EINVAL.
  */
 int coil__unix_addr(const char *path, struct sockaddr_un *sun);
+
+/*
+ * A call's @timeout_ns spread over the several ops it may take (a send
+ * that loops over short sends, a read_line that receives again and again):
+ * what is left of it at @start + @timeout_ns, 0 once that passed (the next
+ * op then fails with -ETIMEDOUT without trying), -1 for none. With the
+ * whole timeout on each op, a peer that moves a byte just inside each one
+ * would hold the call as long as it liked (slowloris). @start is the
+ * clock (coil_now()) when the call began, read only when @timeout_ns >= 0.
+ */
+static inline int64_t coil__time_left(int64_t timeout_ns, uint64_t start)
+{
+	uint64_t used;
+
+	if (timeout_ns < 0)
+		return -1;
+	used = coil_now() - start;
+	return used >= (uint64_t)timeout_ns ? 0 : timeout_ns - (int64_t)used;
+}
+
+static inline uint64_t coil__call_start(int64_t timeout_ns)
+{
+	return timeout_ns < 0 ? 0 : coil_now();
+}
 
 /* Map a getaddrinfo() EAI_* code to coil's negative errno. */
 int coil__gai_error(int eai, int saved_errno);

@@ -42,14 +42,16 @@ static ssize_t write_nosignal(int fd, const void *buf, size_t len,
 ssize_t coil__send_all_fd(int fd, const void *buf, size_t len, size_t *done,
 			  int64_t timeout_ns, bool sock)
 {
+	uint64_t start = coil__call_start(timeout_ns);
 	const char *p = buf;
 	size_t sent = 0;
 	ssize_t n = 0;
+	int64_t left;
 
 	while (sent < len) {
-		n = sock ? coil_send_timeout(fd, p + sent, len - sent, 0,
-					     timeout_ns)
-			 : write_nosignal(fd, p + sent, len - sent, timeout_ns);
+		left = coil__time_left(timeout_ns, start);
+		n = sock ? coil_send_timeout(fd, p + sent, len - sent, 0, left)
+			 : write_nosignal(fd, p + sent, len - sent, left);
 		if (n <= 0) {
 			/* send(2)/write(2) never return 0 for len > 0. */
 			n = n < 0 ? n : -EIO;

@@ -163,6 +163,7 @@ static size_t take(struct coil_stream *s, void *buf, size_t n)
 ssize_t coil_stream_read_until(struct coil_stream *s, int delim, void *buf,
 			       size_t max, int64_t timeout_ns)
 {
+	uint64_t start = coil__call_start(timeout_ns);
 	size_t scanned = 0, avail, limit;
 	const char *hit;
 	ssize_t n;
@@ -180,7 +181,8 @@ ssize_t coil_stream_read_until(struct coil_stream *s, int delim, void *buf,
 		if (avail >= max)
 			return -EMSGSIZE;
 		scanned = limit;
-		n = coil_stream_fill(s, max, timeout_ns);
+		n = coil_stream_fill(s, max,
+				     coil__time_left(timeout_ns, start));
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -219,6 +221,7 @@ static int unread(struct coil_stream *s, const void *buf, size_t n)
 ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 			       int64_t timeout_ns)
 {
+	uint64_t start = coil__call_start(timeout_ns);
 	size_t got;
 	ssize_t r = 1;
 
@@ -233,7 +236,8 @@ ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 	got = take(s, buf, buffered(s) < n ? buffered(s) : n);
 	/* Straight into the caller's buffer: no copy for large reads. */
 	while (got < n) {
-		r = recv_some(s, (char *)buf + got, n - got, timeout_ns);
+		r = recv_some(s, (char *)buf + got, n - got,
+			      coil__time_left(timeout_ns, start));
 		if (r <= 0)
 			break;
 		got += (size_t)r;
@@ -293,6 +297,7 @@ int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns)
 ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
 			  int64_t timeout_ns)
 {
+	uint64_t start = coil__call_start(timeout_ns);
 	ssize_t n;
 	int err;
 
@@ -304,7 +309,9 @@ ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
 			return err;
 	}
 	if (len >= s->wcap) {
-		n = send_out(s, buf, len, NULL, timeout_ns);
+		/* The flush and this send share the call's timeout. */
+		n = send_out(s, buf, len, NULL,
+			     coil__time_left(timeout_ns, start));
 		return n < 0 ? n : (ssize_t)len;
 	}
 	memcpy(s->wbuf + s->wlen, buf, len);

@@ -215,6 +215,15 @@ static bool route(struct srv *s, int fd, const char *method,
 	if (!strcmp(path, "/bad"))
 		return !putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
 			     "Content-Length: 3\r\n\r\nok") && false;
+	if (!strcmp(path, "/then-408")) {
+		/* Kept alive, then timed out as some servers do: a 408 the
+		 * client never asked for, and the close. */
+		putf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		coil_sleep(MS(20));
+		putf(fd, "HTTP/1.1 408 Request Timeout\r\nConnection: close"
+		     "\r\nContent-Length: 0\r\n\r\n");
+		return false;
+	}
 	return !putf(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
 }
 
@@ -831,6 +840,45 @@ static void test_http_client_too_large_body_is_efbig(void **state)
 	run_with(body_max_body, false, NULL);
 }
 
+/* All of a streamed body, @path's, read in pieces: its length. */
+static size_t stream_all(struct ctx *c, const char *path, uint64_t max_body)
+{
+	struct coil_http_request req = {
+		.url = url_of(&c->srv, path), .stream = true,
+		.max_body = max_body,
+	};
+	struct coil_http_response *r;
+	size_t total = 0;
+	char buf[4096];
+	ssize_t n;
+
+	assert_int_equal(coil_http_request(c->s, &req, &r), 0);
+	while ((n = coil_http_response_read(r, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	assert_int_equal(n, 0);
+	coil_http_response_free(r);
+	return total;
+}
+
+/*
+ * max_body is for whole bodies (http_client.h): a streamed response larger
+ * than it is read to its end. The native client used to refuse a
+ * Content-Length over it with -EFBIG, and stop a chunked one there.
+ */
+static void body_max_body_streamed(struct ctx *c)
+{
+	assert_int_equal(stream_all(c, "/big", 1000), 1 << 20);
+	assert_int_equal(stream_all(c, "/bigchunked", 1000), 200000);
+}
+
+static void test_http_client_max_body_does_not_limit_a_stream(void **state)
+{
+	(void)state;
+	run_with(body_max_body_streamed, false, NULL);
+	if (coil_http_have_curl()) /* the same through libcurl */
+		run_with(body_max_body_streamed, true, NULL);
+}
+
 static void body_stream(struct ctx *c)
 {
 	struct coil_http_request req = {
@@ -960,7 +1008,9 @@ static void test_http_client_errors_are_negative_errno(void **state)
 /*
  * Headers that cannot go on the wire (no name, a name that is not a token,
  * CR or LF that would smuggle another header in, no value) are -EINVAL
- * before any connection is made.
+ * before any connection is made; so are framing fields, which the client
+ * writes from the body it is given (a user's Content-Length used to go
+ * out beside the client's own, a message servers must reject).
  */
 static void body_bad_headers(struct ctx *c)
 {
@@ -969,6 +1019,8 @@ static void body_bad_headers(struct ctx *c)
 		{ { "X A", "v" } }, { { "X-A:", "v" } },
 		{ { "X-A\r\nX-B", "v" } }, { { "X-A", "v\r\nX-B: w" } },
 		{ { "X-A", "v\nX-B: w" } }, { { "X-A", "v\x01" } },
+		{ { "Content-Length", "5" } },
+		{ { "transfer-encoding", "chunked" } },
 	};
 	struct coil_http_request req = {
 		.url = url_of(&c->srv, "/hello"), .nheaders = 1,
@@ -986,6 +1038,31 @@ static void body_bad_headers(struct ctx *c)
 	assert_int_equal(coil_http_request(c->s, &req, &r), -EINVAL);
 	coil_sleep(MS(20)); /* an accept would have been seen by now */
 	assert_int_equal(c->srv.accepted, 0);
+}
+
+/*
+ * A pooled connection on which the server spoke while it was idle (a 408,
+ * then its close) is not reused: the next request goes on a new one and
+ * gets its own answer. It used to be sent on the old one and read the 408.
+ */
+static void body_idle_408(struct ctx *c)
+{
+	struct coil_http_response *r = get_ok(c, "/then-408");
+
+	assert_int_equal(coil_http_response_status(r), 200);
+	coil_http_response_free(r);
+	coil_sleep(MS(60)); /* the 408 and the close are in */
+	r = get_ok(c, "/hello");
+	assert_int_equal(coil_http_response_status(r), 200);
+	coil_http_response_free(r);
+	assert_int_equal(c->srv.accepted, 2);
+}
+
+static void test_http_client_does_not_reuse_a_connection_that_spoke_idle(
+	void **state)
+{
+	(void)state;
+	run_with(body_idle_408, false, NULL);
 }
 
 static void test_http_client_bad_headers_are_einval(void **state)
@@ -1519,6 +1596,7 @@ int main(void)
 		cmocka_unit_test(test_http_client_put_sends_headers_and_body),
 		cmocka_unit_test(test_http_client_post_streamed_body_chunked),
 		cmocka_unit_test(test_http_client_too_large_body_is_efbig),
+		cmocka_unit_test(test_http_client_max_body_does_not_limit_a_stream),
 		cmocka_unit_test(test_http_client_streamed_response_in_pieces),
 		cmocka_unit_test(test_http_client_trailers_leave_headers_in_place),
 		cmocka_unit_test(test_http_client_head_has_no_body),
@@ -1529,6 +1607,8 @@ int main(void)
 		cmocka_unit_test(
 			test_http_client_stale_retry_only_for_idempotent_methods),
 		cmocka_unit_test(test_http_client_bad_headers_are_einval),
+		cmocka_unit_test(
+			test_http_client_does_not_reuse_a_connection_that_spoke_idle),
 		cmocka_unit_test(test_http_client_response_url_has_no_userinfo),
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),

@@ -1219,6 +1219,53 @@ static void test_http_server_connection_field_is_named_once(void **st)
 	run(body_named_keep_alive);
 }
 
+/*
+ * The server frames the body: a handler's Content-Length or
+ * Transfer-Encoding is refused (-EINVAL) and the response carries the
+ * server's one Content-Length. Both used to go out, a response a client
+ * could read two ways.
+ */
+static int framing_rets[2];
+
+static int h_own_framing(struct coil_http_req *req,
+			 struct coil_http_res *res, void *ud)
+{
+	(void)req;
+	(void)ud;
+	framing_rets[0] = coil_http_res_header(res, "Content-Length", "3");
+	framing_rets[1] = coil_http_res_header(res, "Transfer-Encoding",
+					       "chunked");
+	return coil_http_res_send(res, "hello", 5);
+}
+
+static void *body_own_framing(void *arg)
+{
+	struct fixture f = { 0 };
+	const char *cl;
+	char v[64];
+
+	(void)arg;
+	CHECK_EQ(start(&f, h_own_framing), 0);
+	CHECK(connect_to(&f, &cl_a) >= 0);
+	CHECK_EQ(put(&cl_a, GET("/")), 0);
+	CHECK_EQ(get_response(&cl_a, &rs, false), 0);
+	CHECK_EQ(framing_rets[0], -EINVAL);
+	CHECK_EQ(framing_rets[1], -EINVAL);
+	CHECK(field(&rs, "Content-Length", v, sizeof(v)) && !strcmp(v, "5"));
+	cl = strcasestr(rs.head, "content-length");
+	CHECK(cl && !strcasestr(cl + 1, "content-length")); /* just one */
+	CHECK(!strcasestr(rs.head, "transfer-encoding"));
+	coil_close(cl_a.fd);
+	CHECK_EQ(stop(&f), 0);
+	return NULL;
+}
+
+static void test_http_server_handler_framing_fields_are_einval(void **st)
+{
+	(void)st;
+	run(body_own_framing);
+}
+
 static void *body_shutdown(void *arg)
 {
 	struct fixture f = { 0 };
@@ -1359,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_http_server_http10_closes_after_response),
 		cmocka_unit_test(test_http_server_max_requests_per_connection),
 		cmocka_unit_test(test_http_server_connection_field_is_named_once),
+		cmocka_unit_test(test_http_server_handler_framing_fields_are_einval),
 		cmocka_unit_test(test_http_server_listener_close_ends_serve),
 		cmocka_unit_test(test_http_server_cancel_stops_every_connection),
 		cmocka_unit_test(test_http_server_1000_concurrent_gets),

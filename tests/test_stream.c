@@ -165,6 +165,58 @@ static void test_stream_timeout_keeps_partial_line(void **st)
 	test_run(body_read_timeout, NULL);
 }
 
+/*
+ * The timeout bounds the whole call, not each receive: a peer that sends a
+ * byte every 30 ms cannot hold a 100 ms read_line (or read_exact) for the
+ * ten bytes it trickles (slowloris). It used to restart at each receive.
+ * What arrived stays buffered for the next call.
+ */
+static void *trickle(void *arg)
+{
+	int fd = *(int *)arg;
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		if (coil_send(fd, i < 9 ? "x" : "\n", 1, 0) != 1 ||
+		    coil_sleep(MS(30)) != 0)
+			break;
+	}
+	return NULL;
+}
+
+static void *body_trickle(void *arg)
+{
+	struct coil_task *w;
+	struct sp t;
+	char line[16];
+	uint64_t start;
+
+	(void)arg;
+	sp_open(&t, 0);
+	assert_int_equal(coil_spawn(&w, trickle, &t.sv[1]), 0);
+	start = coil_now();
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), MS(100)),
+			 -ETIMEDOUT);
+	assert_true(test_elapsed_ns(start) < MS(200));
+	start = coil_now();
+	assert_int_equal(coil_stream_read_exact(t.s, line, 10, MS(100)),
+			 -ETIMEDOUT);
+	assert_true(test_elapsed_ns(start) < MS(200));
+	assert_int_equal(coil_join(w, NULL), 0);
+	/* Nothing that arrived was lost. */
+	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 10);
+	assert_memory_equal(line, "xxxxxxxxx\n", 10);
+	sp_close(&t);
+	return NULL;
+}
+
+static void test_stream_timeout_bounds_the_whole_call_not_each_receive(
+	void **st)
+{
+	(void)st;
+	test_run(body_trickle, NULL);
+}
+
 static void *body_write_flush(void *arg)
 {
 	struct sp t;
@@ -1680,6 +1732,8 @@ int main(void)
 		cmocka_unit_test(test_stream_read_line_limit_is_emsgsize_and_loses_nothing),
 		cmocka_unit_test(test_stream_read_exact_short_input_is_enodata_and_kept),
 		cmocka_unit_test(test_stream_timeout_keeps_partial_line),
+		cmocka_unit_test(
+			test_stream_timeout_bounds_the_whole_call_not_each_receive),
 		cmocka_unit_test(test_stream_write_buffers_until_flush),
 		cmocka_unit_test(test_stream_half_close_still_receives_the_answer),
 		cmocka_unit_test(test_stream_peer_reset_mid_write_is_an_error_not_sigpipe),

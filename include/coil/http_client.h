@@ -108,7 +108,10 @@ struct coil_http_request {
 			      * -EINVAL (percent-encode them) */
 	const struct coil_http_header *headers; /* extra headers: names
 			      * tokens, values without CR, LF or another
-			      * control but TAB (else -EINVAL, sent nowhere) */
+			      * control but TAB, and no Content-Length or
+			      * Transfer-Encoding: the body's framing comes
+			      * from body_len / body_size (else -EINVAL,
+			      * sent nowhere) */
 	size_t nheaders;
 	const void *body;    /* a body in one buffer, @body_len bytes */
 	size_t body_len;

@@ -225,15 +225,15 @@ ssize_t coil_http_req_body(struct coil_http_req *req, const void **data,
 int coil_http_res_status(struct coil_http_res *res, int status);
 
 /*
- * coil_http_res_header - add a header field, copied. Do not add the fields
- * the server writes itself (Content-Length, Transfer-Encoding, Date, and
- * Server when opts->server_name is set). "Connection: close" asks for a
+ * coil_http_res_header - add a header field, copied. The server writes the
+ * framing itself: Content-Length and Transfer-Encoding are refused with
+ * -EINVAL. Do not add Date, nor Server when opts->server_name is set. "Connection: close" asks for a
  * close (as coil_http_res_close()); "Connection: keep-alive" asks the
  * server to name keep-alive when it keeps the connection open (it writes
  * "Connection: close" alone when it closes: shutdown, max_requests, an
  * unanswered 100-continue); other Connection values are sent as given.
- * Returns 0, or -EINVAL (@name empty or not a token, CR, LF or NUL
- * in @value), -ENOSPC (the fields would pass 8 KiB), -EALREADY (head
+ * Returns 0, or -EINVAL (@name empty or not a token, a framing field, CR,
+ * LF or NUL in @value), -ENOSPC (the fields would pass 8 KiB), -EALREADY (head
  * sent), -ENOMEM. Never suspends.
  */
 int coil_http_res_header(struct coil_http_res *res, const char *name,

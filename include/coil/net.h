@@ -8,6 +8,9 @@
  *  - every call that waits suspends only the calling task and may return
  *    -ECANCELED (the task was cancelled) or -ETIMEDOUT (its @timeout_ns or
  *    an enclosing deadline scope passed); @timeout_ns < 0 means none;
+ *    it bounds the whole call, also one that takes several sends or
+ *    receives (coil_send_all, the stream reads and writes), except where
+ *    a call says otherwise (coil_sendfile: each splice);
  *  - errors are negative errno values, results exactly the kernel's;
  *  - sockets coil creates are SOCK_CLOEXEC and blocking (io_uring waits for
  *    readiness itself); TCP sockets get TCP_NODELAY (request/response

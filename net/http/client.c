@@ -27,10 +27,12 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -214,6 +216,22 @@ static bool expired(const struct coil_http_session *s,
 	return now - c->idle_since >= (uint64_t)s->opts.idle_timeout_ns;
 }
 
+/*
+ * Whether an idle connection has heard from the server since its last
+ * response: bytes (a "408 Request Timeout" some servers send before they
+ * close an idle connection) or the end. Either way it is not reused: the
+ * next request would read those bytes as its answer, and a response that
+ * arrived is not retried. One non-blocking peek per reuse, as libcurl's
+ * connection check does.
+ */
+static bool heard_while_idle(const struct coil__conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 /* Close every idle connection past the idle timeout (oldest are last). */
 static void sweep(struct coil_http_session *s, uint64_t now)
 {
@@ -381,7 +399,7 @@ static int pool_acquire(struct coil_http_session *s, const struct coil__url *u,
 		if (h->idle && !fresh) {
 			*out = h->idle;
 			h->idle = h->idle->next;
-			if (expired(s, *out, now)) {
+			if (expired(s, *out, now) || heard_while_idle(*out)) {
 				conn_drop(s, *out);
 				continue;
 			}
@@ -698,6 +716,15 @@ static bool headers_ok(const struct coil_http_request *req)
 		if (!coil__http_is_token(req->headers[i].name) ||
 		    !(v = req->headers[i].value))
 			return false;
+		/*
+		 * The body's framing is the client's (body_len, body_size):
+		 * a second Content-Length, or one beside chunked coding, is
+		 * a message servers must reject or may read two ways (RFC
+		 * 9112 6.1, 6.3), and a redirect to a GET would carry it.
+		 */
+		if (!strcasecmp(req->headers[i].name, "Content-Length") ||
+		    !strcasecmp(req->headers[i].name, "Transfer-Encoding"))
+			return false;
 		for (; *v; v++)
 			if (((unsigned char)*v < ' ' && *v != '\t') ||
 			    *v == 0x7f)
@@ -878,7 +905,10 @@ static int read_head(struct coil__conn *c, struct coil_http_response *r,
 		     const struct coil__hop *a, struct coil__http_head *head,
 		     bool *got_bytes)
 {
-	struct coil__http_limits lim = { .max_body = r->max_body };
+	/* max_body limits whole bodies only (http_client.h): a streamed
+	 * one gets its limit set once the head says it is read whole. */
+	struct coil__http_limits lim = { .max_body = a->whole ? r->max_body :
+								0 };
 	struct coil__http_parser *p = &r->parser;
 	ssize_t n;
 	int k;
@@ -1029,6 +1059,7 @@ static int native_exchange(struct coil_http_session *s,
 		r->keep_alive = reusable(&head);
 		return 0;
 	}
+	r->parser.lim.max_body = r->max_body; /* a redirect, read whole */
 	err = read_whole(r, reusable(&head));
 	if (err)
 		goto out_drop;

@@ -43,12 +43,20 @@ static int grow(char **buf, size_t *cap, size_t need, size_t limit)
 	return 0;
 }
 
+/*
+ * Append to the output. A failure (no memory) leaves what was promised
+ * unwritten - a body after its head, a chunk after its size, the last
+ * chunk - so the connection is broken: it closes instead of going on with
+ * bytes the client would read as the wrong message.
+ */
 int coil__http_wbuf_put(struct coil__http_conn *c, const void *p, size_t len)
 {
 	int r = grow(&c->wbuf, &c->wcap, c->wlen + len, SIZE_MAX / 2);
 
-	if (r < 0)
+	if (r < 0) {
+		c->broken = true;
 		return r;
+	}
 	memcpy(c->wbuf + c->wlen, p, len);
 	c->wlen += len;
 	return 0;
@@ -234,8 +242,12 @@ static int build_head(struct coil__http_conn *c, enum framing f,
 	char *p;
 	int r = grow(&c->wbuf, &c->wcap, c->wlen + need, SIZE_MAX / 2);
 
-	if (r < 0)
+	/* No head, no answer to this request: close rather than let the
+	 * next response be read as this one's (coil__http_wbuf_put()). */
+	if (r < 0) {
+		c->broken = true;
 		return r;
+	}
 	c->keep_alive = decide_keep_alive(c);
 	p = c->wbuf + c->wlen;
 	p = PUT_LIT(p, "HTTP/1.1 ");
@@ -301,6 +313,11 @@ int coil_http_res_header_n(struct coil_http_res *res, const char *name,
 	if (!name || !coil__http_is_token(name) || (!value && len) ||
 	    (len && (memchr(value, '\r', len) || memchr(value, '\n', len) ||
 		     memchr(value, '\0', len))))
+		return -EINVAL;
+	/* The server frames the body: a second or conflicting framing
+	 * field would let the client read the response two ways. */
+	if (!strcasecmp(name, "Content-Length") ||
+	    !strcasecmp(name, "Transfer-Encoding"))
 		return -EINVAL;
 	/*
 	 * The server writes Connection itself once it knows whether the
