@@ -346,11 +346,29 @@ int coil_mutex_create(struct coil_mutex **out)
 	return err;
 }
 
+/* Whether @m's owner is still a live task of its runtime (which runs on
+ * this thread): a scan, for the rare destroy of a mutex still owned. */
+static bool owner_live(const struct coil_mutex *m)
+{
+	const struct coil_task *t;
+
+	for (t = m->rt->all; t; t = t->all_next)
+		if (t->id == m->owner)
+			return true;
+	return false;
+}
+
 int coil_mutex_destroy(struct coil_mutex *m)
 {
 	if (!m)
 		return -EINVAL;
-	if (m->owner || m->waiters.len)
+	/*
+	 * A mutex whose owner ended holding it can never be unlocked; with
+	 * nobody waiting it may go (else it could only leak). Checked on the
+	 * runtime's own thread only, where its task list can be read.
+	 */
+	if (m->waiters.len ||
+	    (m->owner && (coil__tls_rt != m->rt || owner_live(m))))
 		return -EBUSY;
 	free(m);
 	return 0;

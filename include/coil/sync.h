@@ -169,7 +169,10 @@ struct coil_mutex;
 /*
  * A mutex for tasks. Like a non-robust pthread mutex, one whose owner ends
  * without unlocking stays locked: its waiters wait until their timeout, or
- * until coil_run() reports the deadlock.
+ * until coil_run() reports the deadlock. coil_mutex_destroy() returns
+ * -EBUSY while tasks wait or a live task holds it (or, held at all, when
+ * called from another thread than its runtime's); one left locked by a
+ * task that ended can be destroyed once nobody waits.
  */
 int coil_mutex_create(struct coil_mutex **out);
 int coil_mutex_destroy(struct coil_mutex *m);
