@@ -65,9 +65,11 @@ struct coil__conn {
 
 struct coil__host {
 	struct coil__host *next;
-	char *key;                 /* "host:port" */
+	char *name;                /* the URL's host, with @port its key */
+	uint16_t port;
 	struct coil__conn *idle;   /* LIFO */
 	unsigned open;             /* connections open, idle or busy */
+	unsigned users;            /* tasks inside pool_acquire() for it */
 	struct coil__wq waiters;   /* tasks stopped by max_per_host */
 };
 
@@ -161,7 +163,7 @@ int coil_http_session_destroy(struct coil_http_session *s)
 			h->idle = c->next;
 			conn_close(c);
 		}
-		free(h->key);
+		free(h->name);
 		free(h);
 	}
 	coil__curl_session_fini(s);
@@ -173,21 +175,25 @@ int coil_http_session_destroy(struct coil_http_session *s)
 
 /* ---------------------------------------------------------------- pool */
 
+/*
+ * The pool of @u's host and port. The list holds only hosts in use (see
+ * sweep()), so a session that meets hosts without end (a crawler) neither
+ * grows without bound nor walks every host it ever saw per request.
+ */
 static struct coil__host *host_get(struct coil_http_session *s,
 				   const struct coil__url *u)
 {
 	struct coil__host *h;
-	char key[300];
 
-	snprintf(key, sizeof(key), "%s:%u", u->host, u->port);
 	for (h = s->hosts; h; h = h->next)
-		if (!strcmp(h->key, key))
+		if (h->port == u->port && !strcmp(h->name, u->host))
 			return h;
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->key = strdup(key))) {
+	if (!h || !(h->name = strdup(u->host))) {
 		free(h);
 		return NULL;
 	}
+	h->port = u->port;
 	h->next = s->hosts;
 	s->hosts = h;
 	return h;
@@ -232,20 +238,32 @@ static bool heard_while_idle(const struct coil__conn *c)
 	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-/* Close every idle connection past the idle timeout (oldest are last). */
+/*
+ * Close every idle connection past the idle timeout (oldest are last), and
+ * forget hosts left with nothing: no connection open, no task inside
+ * pool_acquire() for them (which holds its host across waits and
+ * connects; its waiters are among those tasks).
+ */
 static void sweep(struct coil_http_session *s, uint64_t now)
 {
 	struct coil__conn **pp, *c;
-	struct coil__host *h;
+	struct coil__host **hp, *h;
 
 	s->last_sweep = now;
-	for (h = s->hosts; h; h = h->next) {
+	for (hp = &s->hosts; (h = *hp);) {
 		for (pp = &h->idle; *pp && !expired(s, *pp, now);)
 			pp = &(*pp)->next;
 		while ((c = *pp)) {
 			*pp = c->next;
 			conn_drop(s, c);
 		}
+		if (!h->open && !h->users) {
+			*hp = h->next;
+			free(h->name);
+			free(h);
+			continue;
+		}
+		hp = &h->next;
 	}
 }
 
@@ -380,18 +398,16 @@ static int conn_open(struct coil_http_session *s, struct coil__host *h,
 }
 
 /*
- * A connection to @u: an idle one (*@reused = true) unless @fresh, else a
+ * A connection to @h: an idle one (*@reused = true) unless @fresh, else a
  * new one when the limits allow, else wait for one. Returns 0 or -errno.
  */
-static int pool_acquire(struct coil_http_session *s, const struct coil__url *u,
-			bool fresh, struct coil__conn **out, bool *reused)
+static int pool_acquire_at(struct coil_http_session *s, struct coil__host *h,
+			   const struct coil__url *u, bool fresh,
+			   struct coil__conn **out, bool *reused)
 {
-	struct coil__host *h = host_get(s, u);
 	uint64_t now;
 	int err;
 
-	if (!h)
-		return -ENOMEM;
 	for (;;) {
 		now = coil__now();
 		if (now - s->last_sweep > (uint64_t)s->opts.idle_timeout_ns / 4)
@@ -427,6 +443,21 @@ static int pool_acquire(struct coil_http_session *s, const struct coil__url *u,
 		if (err)
 			return err;
 	}
+}
+
+/* pool_acquire_at() for @u's host, which stays listed meanwhile. */
+static int pool_acquire(struct coil_http_session *s, const struct coil__url *u,
+			bool fresh, struct coil__conn **out, bool *reused)
+{
+	struct coil__host *h = host_get(s, u);
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	h->users++;
+	err = pool_acquire_at(s, h, u, fresh, out, reused);
+	h->users--;
+	return err;
 }
 
 /* Give @c back: to the idle list when @reusable, else close it. */
