@@ -29,7 +29,10 @@
  * (Content-Length or Transfer-Encoding: chunked) and Connection when it is
  * needed, then the body, sent with one send. When more pipelined requests
  * are already buffered, small responses wait and go out together (before
- * the connection next waits for input, or once 16 KiB have gathered).
+ * the connection next waits for input, or once 16 KiB have gathered): one
+ * send for a batch, the form pipelined benchmarks reward. The price: a
+ * handler that itself waits long (a long poll) holds back the answers to
+ * the requests pipelined before it until it responds.
  *
  * Deadlines cost no system call per request: each connection records when
  * its current wait must end, and a sweeper task of the server, waking
