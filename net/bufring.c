@@ -165,8 +165,11 @@ int coil_bufring_create(unsigned nbufs, size_t bufsize,
 /*
  * On the thread that ran @br's runtime, outside it (no runtime, or a later
  * one at the same address): that coil_run() has returned, its ring is gone
- * and with it every op on @br's buffers, and every task has ended. (Another
- * thread cannot tell whether the runtime still runs.)
+ * and with it every op on @br's buffers, and no task of it runs any more.
+ * (Another thread cannot tell whether the runtime still runs.) A run that
+ * ended on a fatal ring error or an unbreakable deadlock abandoned its
+ * tasks where they waited: @br->starved may still hold their nodes, which
+ * point at freed tasks, so nothing may wake them then.
  */
 static bool run_over(const struct coil_bufring *br)
 {
@@ -611,12 +614,14 @@ int coil_recvq_send(struct coil_recvq *q, struct coil_buf *buf)
 
 	if (!self)
 		return -EPERM;
-	if (!q || !buf || !buf->data || q->send_waiting)
+	if (!q || !buf || !buf->data)
 		return -EINVAL;
 	if (COIL__UNLIKELY(q->closing)) {
 		coil_buf_release(q, buf);
 		return -EBADF;
 	}
+	if (q->send_waiting)
+		return -EINVAL; /* one sender waits at a time */
 	if (COIL__UNLIKELY(q->sending)) {
 		err = send_wait(q, self, buf);
 		if (err)
@@ -869,7 +874,9 @@ void coil_buf_release(struct coil_recvq *q, struct coil_buf *buf)
 		return;
 	give_to_kernel(q->br, buf->id);
 	buf->data = NULL;
-	coil__wq_wake_one(&q->br->starved, 0);
+	/* (Usually nobody starves: the run check is off the common path.) */
+	if (q->br->starved.head && !run_over(q->br))
+		coil__wq_wake_one(&q->br->starved, 0);
 }
 
 static void cancel_send(struct coil_recvq *q)
@@ -945,7 +952,8 @@ int coil_recvq_close(struct coil_recvq *q)
 		if (c.res > 0)
 			give_to_kernel(q->br, c.bid);
 	}
-	coil__wq_wake_one(&q->br->starved, 0);
+	if (!run_over(q->br))
+		coil__wq_wake_one(&q->br->starved, 0);
 	q->br->users--;
 	if (q->q != q->inl)
 		free(q->q);

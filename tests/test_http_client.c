@@ -1182,6 +1182,31 @@ static void test_http_client_idle_timeout_closes_pooled(void **state)
 }
 
 /*
+ * idle_timeout_ns < 0: nothing is reused, each request has a connection
+ * of its own, closed after it (and its host is forgotten with it, as no
+ * sweep ever runs then: the paths ASan watches here).
+ */
+static void body_no_reuse(struct ctx *c)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		coil_http_response_free(get_ok(c, "/hello"));
+	assert_int_equal(c->srv.accepted, 3);
+	for (i = 0; i < 100 && c->srv.live; i++)
+		coil_sleep(MS(5));
+	assert_int_equal(c->srv.live, 0); /* none kept open */
+}
+
+static void test_http_client_negative_idle_timeout_never_reuses(void **state)
+{
+	struct coil_http_session_opts o = { .idle_timeout_ns = -1 };
+
+	(void)state;
+	run_with(body_no_reuse, false, &o);
+}
+
+/*
  * The idle timer closes a pooled connection on time with nobody touching
  * the pool again: the server sees it go. Sleeping is all the client does.
  */
@@ -1613,6 +1638,7 @@ int main(void)
 		cmocka_unit_test(test_http_client_thousand_concurrent_gets),
 		cmocka_unit_test(test_http_client_per_host_limit_holds),
 		cmocka_unit_test(test_http_client_idle_timeout_closes_pooled),
+		cmocka_unit_test(test_http_client_negative_idle_timeout_never_reuses),
 		cmocka_unit_test(
 			test_http_client_idle_connection_closed_without_pool_use),
 		cmocka_unit_test(

@@ -197,11 +197,11 @@ static void *body_trickle(void *arg)
 	start = coil_now();
 	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), MS(100)),
 			 -ETIMEDOUT);
-	assert_true(test_elapsed_ns(start) < MS(200));
+	assert_true(test_elapsed_ns(start) < MS(250));
 	start = coil_now();
 	assert_int_equal(coil_stream_read_exact(t.s, line, 10, MS(100)),
 			 -ETIMEDOUT);
-	assert_true(test_elapsed_ns(start) < MS(200));
+	assert_true(test_elapsed_ns(start) < MS(250));
 	assert_int_equal(coil_join(w, NULL), 0);
 	/* Nothing that arrived was lost. */
 	assert_int_equal(coil_stream_read_line(t.s, line, sizeof(line), -1), 10);

@@ -239,10 +239,35 @@ static bool heard_while_idle(const struct coil__conn *c)
 }
 
 /*
+ * Whether @h can be forgotten: no connection open (idle or busy: each
+ * points at it), no task inside pool_acquire() for it (which holds its
+ * host across waits and connects; its waiters are among those tasks).
+ */
+static bool host_unused(const struct coil__host *h)
+{
+	return !h->open && !h->users;
+}
+
+/* Forget @h if it is unused (a scan: the list holds hosts in use). */
+static void host_prune(struct coil_http_session *s, struct coil__host *h)
+{
+	struct coil__host **hp;
+
+	if (!host_unused(h))
+		return;
+	for (hp = &s->hosts; *hp; hp = &(*hp)->next) {
+		if (*hp == h) {
+			*hp = h->next;
+			free(h->name);
+			free(h);
+			return;
+		}
+	}
+}
+
+/*
  * Close every idle connection past the idle timeout (oldest are last), and
- * forget hosts left with nothing: no connection open, no task inside
- * pool_acquire() for them (which holds its host across waits and
- * connects; its waiters are among those tasks).
+ * forget the hosts left unused.
  */
 static void sweep(struct coil_http_session *s, uint64_t now)
 {
@@ -257,7 +282,7 @@ static void sweep(struct coil_http_session *s, uint64_t now)
 			*pp = c->next;
 			conn_drop(s, c);
 		}
-		if (!h->open && !h->users) {
+		if (host_unused(h)) {
 			*hp = h->next;
 			free(h->name);
 			free(h);
@@ -457,6 +482,8 @@ static int pool_acquire(struct coil_http_session *s, const struct coil__url *u,
 	h->users++;
 	err = pool_acquire_at(s, h, u, fresh, out, reused);
 	h->users--;
+	if (err)
+		host_prune(s, h); /* a connect that failed, say */
 	return err;
 }
 
@@ -468,6 +495,8 @@ static void pool_release(struct coil_http_session *s, struct coil__conn *c,
 
 	if (!reusable || s->opts.idle_timeout_ns < 0 || c->start != c->len) {
 		conn_drop(s, c);
+		/* Also where nothing is pooled and so no sweep runs. */
+		host_prune(s, h);
 		return;
 	}
 	c->start = c->len = 0;
