@@ -136,7 +136,13 @@ int coil__inbox_init(struct coil_rt *rt)
 
 	if (!ib)
 		return -ENOMEM;
-	ib->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/*
+	 * Blocking: before Linux 5.15 io_uring failed a read of an O_NONBLOCK
+	 * file at once with -EAGAIN instead of waiting for it to be readable,
+	 * and the re-armed read would spin. A write blocks only if the counter
+	 * would overflow, which 2^64 - 2 wake-ups between drains never do.
+	 */
+	ib->efd = eventfd(0, EFD_CLOEXEC);
 	if (ib->efd < 0) {
 		free(ib);
 		return -errno;
@@ -174,7 +180,7 @@ void coil__inbox_arm(struct coil_rt *rt)
 	struct coil__inbox *ib = rt->inbox;
 	struct io_uring_sqe *sqe;
 
-	if (ib->armed || ib->closing)
+	if (!ib || ib->armed || ib->closing)
 		return;
 	sqe = coil__get_sqe(rt, 1);
 	if (!sqe)
@@ -207,12 +213,19 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 	struct coil_rt *me = coil__tls_rt;
 	struct io_uring_sqe *sqe;
 	uint64_t one = 1;
+	bool wake;
 
 	m->next = NULL;
 	/*
-	 * Everything, the wake-up included, under the lock: once the loop has
-	 * taken @m, this call no longer touches @ib, so the runtime may end
-	 * (coil__inbox_fini takes the lock before freeing).
+	 * @m is queued under the lock, and the wake-up's reference on @ib is
+	 * taken there: once the loop has taken @m the runtime may end (fini
+	 * takes the lock before it drops its own reference), and only ours
+	 * keeps @ib, its eventfd and its ring's fd for the wake-up. That
+	 * comes after the lock is dropped: taking an SQE from a full SQ
+	 * submits and may reap, running completion handlers, some of which
+	 * take our own inbox's lock - under another runtime's lock, two
+	 * runtimes waking each other would each hold what the other waits
+	 * for.
 	 */
 	pthread_mutex_lock(&ib->lock);
 	if (ib->tail)
@@ -220,8 +233,13 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 	else
 		ib->head = m;
 	ib->tail = m;
-	if (atomic_exchange(&ib->wake_pending, true))
-		goto out_unlock; /* the loop has yet to drain: it will see @m */
+	/* Already set: the loop has yet to drain, and it will see @m. */
+	wake = !atomic_exchange(&ib->wake_pending, true);
+	if (wake)
+		atomic_fetch_add_explicit(&ib->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&ib->lock);
+	if (!wake)
+		return;
 	if (me && me != rt && ib->msg_ring && me->inbox->msg_ring &&
 	    sends_add(me->inbox, ib)) {
 		sqe = coil__get_sqe(me, 1);
@@ -230,18 +248,17 @@ void coil__inbox_send(struct coil_rt *rt, struct coil__msg *m)
 					       COIL__UD_INBOX, 0);
 			io_uring_sqe_set_data64(sqe,
 						(uint64_t)(uintptr_t)&ib->msg_op);
-			/* Dropped by msg_ring_done() in our loop. */
-			atomic_fetch_add_explicit(&ib->refs, 1,
-						  memory_order_relaxed);
+			/* The reference is msg_ring_done()'s to drop. */
 			me->be.inflight++;
-			goto out_unlock;
+			return;
 		}
-		me->inbox->nsends--; /* no SQE: the eventfd wakes it */
+		/* No SQE: the eventfd wakes it. (By value, not the last
+		 * entry: a reap inside coil__get_sqe() may have moved it.) */
+		sends_del(me->inbox, ib);
 	}
 	while (write(ib->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
-out_unlock:
-	pthread_mutex_unlock(&ib->lock);
+	inbox_unref(ib);
 }
 
 void coil__inbox_drain(struct coil_rt *rt)
@@ -292,9 +309,20 @@ void coil__inbox_fini(struct coil_rt *rt)
 	while (ib->nsends && !rt->be.fatal &&
 	       rt->backend->poll(rt, true, COIL__NEVER) >= 0)
 		;
-	/* The ring failed: those CQEs will never come. */
-	while (ib->nsends)
-		inbox_unref(ib->sends[--ib->nsends]);
+	/*
+	 * The ring failed: those CQEs will never come, nor perhaps the
+	 * wake-ups. Each target's wake_pending may be ours, and left set it
+	 * would stop every later sender from waking that runtime for good:
+	 * wake each through its eventfd (a spare wake-up costs nothing).
+	 */
+	while (ib->nsends) {
+		struct coil__inbox *t = ib->sends[--ib->nsends];
+		uint64_t one = 1;
+
+		while (write(t->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+		inbox_unref(t);
+	}
 	free(ib->sends);
 	ib->sends = NULL;
 	/* Wait out a sender still inside coil__inbox_send(). */

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -505,6 +509,114 @@ static void test_remote_wakeup_reaped_after_woken_runtime_ended(void **state)
 }
 
 /*
+ * Runtime A sets an event of runtime B (the wake-up, a MSG_RING SQE, waits
+ * in A's ring) and then A's ring fails before submitting it: here a
+ * seccomp filter on A's thread refuses io_uring_enter. B must still wake:
+ * A's teardown used to drop its reference on B's inbox without waking it,
+ * leaving B's wake_pending set, and every later sender - a plain thread
+ * too - then skipped its wake-up: B never heard from other threads again.
+ */
+struct failed_sender {
+	_Atomic(struct coil_event *) ev1, ev2; /* B's, published by B */
+	int wait1, wait2;                      /* B's two waits */
+	uint64_t waited1_ns;
+	int a_ret;                             /* A's coil_run() */
+};
+
+static struct failed_sender fs;
+
+/* This thread's io_uring_enter fails with EPERM from now on. */
+static int refuse_ring_enter(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) ?
+		       -errno : 0;
+}
+
+static void *failing_sender_main(void *arg)
+{
+	struct coil_event *ev;
+
+	(void)arg;
+	while (!(ev = atomic_load(&fs.ev1)))
+		coil_sleep(MS(1));
+	/* Queues the MSG_RING wake-up in our ring; no turn submits it. */
+	if (coil_event_set(ev) != 0 || refuse_ring_enter() != 0)
+		return PTR(-1);
+	return NULL;
+}
+
+static void *failing_sender_thread(void *arg)
+{
+	(void)arg;
+	fs.a_ret = coil_run(failing_sender_main, NULL, NULL);
+	return NULL;
+}
+
+static void *body_woken_by_failed_sender(void *arg)
+{
+	struct coil_event *ev1, *ev2;
+	pthread_t a;
+	uint64_t t0;
+
+	(void)arg;
+	CHECK_EQ(coil_event_create(&ev1), 0);
+	CHECK_EQ(coil_event_create(&ev2), 0);
+	CHECK_EQ(pthread_create(&a, NULL, failing_sender_thread, NULL), 0);
+	atomic_store(&fs.ev1, ev1);
+	t0 = coil_now();
+	fs.wait1 = coil_event_wait_timeout(ev1, MS(3000));
+	fs.waited1_ns = coil_now() - t0;
+	CHECK_EQ(pthread_join(a, NULL), 0); /* A has ended */
+	atomic_store(&fs.ev2, ev2);
+	fs.wait2 = coil_event_wait_timeout(ev2, MS(3000));
+	CHECK_EQ(coil_event_destroy(ev1), 0);
+	CHECK_EQ(coil_event_destroy(ev2), 0);
+	return NULL;
+}
+
+/* A plain thread sets ev2 once B publishes it. */
+static void *late_setter(void *arg)
+{
+	struct coil_event *ev;
+
+	(void)arg;
+	while (!(ev = atomic_load(&fs.ev2)))
+		sleep_ns(MS(1));
+	return PTR(coil_event_set(ev));
+}
+
+static void test_remote_runtime_whose_ring_failed_after_a_send_still_wakes(
+	void **state)
+{
+	pthread_t setter;
+	void *ret;
+
+	(void)state;
+	if (test_under_valgrind())
+		TEST_SKIP("valgrind runs the filtered thread's syscalls itself");
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(pthread_create(&setter, NULL, late_setter, NULL), 0);
+	run_main(body_woken_by_failed_sender, NULL);
+	assert_int_equal(pthread_join(setter, &ret), 0);
+	assert_int_equal(INT(ret), 0);
+	assert_int_equal(fs.a_ret, -EPERM); /* its ring failed, as meant */
+	assert_int_equal(fs.wait1, 0);
+	assert_true(fs.waited1_ns < MS(1000));
+	assert_int_equal(fs.wait2, 0);
+}
+
+/*
  * A set from a plain thread has returned (its message is queued, the
  * eventfd written) when the owner destroys the event without a loop turn
  * in between: the destroy must apply it first, not leave a message naming
@@ -651,6 +763,8 @@ int main(void)
 		cmocka_unit_test(test_remote_thread_put_after_close_is_epipe),
 		cmocka_unit_test(test_remote_runtime_ends_right_after_last_put),
 		cmocka_unit_test(test_remote_wakeup_reaped_after_woken_runtime_ended),
+		cmocka_unit_test(
+			test_remote_runtime_whose_ring_failed_after_a_send_still_wakes),
 		cmocka_unit_test(test_remote_destroy_applies_a_set_that_returned),
 		cmocka_unit_test(
 			test_remote_owner_only_calls_from_another_runtime_are_einval),
