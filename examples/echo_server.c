@@ -232,12 +232,20 @@ static void *amain(void *arg)
 	struct coil_task *acceptor;
 	int sig;
 
-	if (coil_event_create(&srv->idle) < 0 ||
-	    open_server(srv, a->host, a->port) < 0)
+	if (coil_event_create(&srv->idle) < 0)
 		return (void *)1;
+	if (open_server(srv, a->host, a->port) < 0) {
+		coil_listener_close(srv->l); /* NULL if listen failed: no-op */
+		coil_event_destroy(srv->idle);
+		return (void *)1;
+	}
 	coil_event_set(srv->idle);
-	if (coil_spawn(&acceptor, accept_loop, srv) < 0)
+	if (coil_spawn(&acceptor, accept_loop, srv) < 0) {
+		coil_listener_close(srv->l);
+		coil_bufring_destroy(srv->br);
+		coil_event_destroy(srv->idle);
 		return (void *)1;
+	}
 	sig = wait_signal(a->sfd);
 	printf("echo_server: %s, shutting down\n",
 	       sig > 0 ? strsignal(sig) : coil_strerror(sig));

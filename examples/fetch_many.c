@@ -64,25 +64,36 @@ static void *main_task(void *arg)
 	struct coil_task **t = calloc((size_t)a->n, sizeof(*t));
 	struct coil_http_session *s;
 	uint64_t t0 = coil_now();
-	int i, err, failed = 0;
+	int i, n, err, failed = 0;
 
-	if (!f || !t)
+	if (!f || !t) {
+		free(f);
+		free(t);
 		return (void *)1;
+	}
 	err = coil_http_session_create(&a->opts, &s);
 	if (err) {
 		fprintf(stderr, "fetch_many: session: %s\n",
 			coil_strerror(err));
+		free(f);
+		free(t);
 		return (void *)1;
 	}
-	for (i = 0; i < a->n; i++) {
-		f[i].s = s;
-		f[i].url = a->urls[i];
-		if (coil_spawn(&t[i], fetch_one, &f[i]))
-			return (void *)1;
+	for (n = 0; n < a->n; n++) {
+		f[n].s = s;
+		f[n].url = a->urls[n];
+		err = coil_spawn(&t[n], fetch_one, &f[n]);
+		if (err) {
+			/* The fetches already started still finish. */
+			fprintf(stderr, "fetch_many: spawn: %s\n",
+				coil_strerror(err));
+			failed++;
+			break;
+		}
 	}
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < n; i++)
 		coil_join(t[i], NULL);
-	for (i = 0; i < a->n; i++) {
+	for (i = 0; i < n; i++) {
 		if (f[i].status < 0) {
 			failed++;
 			printf("%-50s error: %s\n", f[i].url,

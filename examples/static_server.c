@@ -420,8 +420,10 @@ static void *amain(void *arg)
 	}
 	printf("READY port=%d\n", coil_listener_port(a->l));
 	fflush(stdout);
-	if (coil_spawn(&server, serve, a) < 0)
+	if (coil_spawn(&server, serve, a) < 0) {
+		coil_listener_close(a->l);
 		return (void *)1;
+	}
 	coil_read(a->sfd, &si, sizeof(si), -1);
 	coil_listener_close(a->l);
 	coil_join(server, &ret);

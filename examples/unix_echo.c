@@ -107,7 +107,7 @@ static void *amain(void *arg)
 	struct coil_task *acc, *t[64];
 	struct client_arg ca[64];
 	void *res[64];
-	int i, bad = 0, err = coil_unix_listen(a->path, NULL, &l);
+	int i, n, bad = 0, err = coil_unix_listen(a->path, NULL, &l);
 
 	if (err) {
 		fprintf(stderr, "unix_echo: listen %s: %s\n", a->path,
@@ -116,8 +116,10 @@ static void *amain(void *arg)
 	}
 	printf("unix_echo: listening on %s\n", a->path);
 	fflush(stdout);
-	if (coil_spawn(&acc, accept_loop, l) < 0)
+	if (coil_spawn(&acc, accept_loop, l) < 0) {
+		coil_listener_close(l); /* unlinks the path too */
 		return (void *)1;
+	}
 	if (a->serve_only) {
 		struct signalfd_siginfo si;
 
@@ -125,13 +127,15 @@ static void *amain(void *arg)
 		coil_listener_close(l); /* the accept loop ends with -EBADF */
 		return coil_join(acc, NULL) ? (void *)1 : NULL;
 	}
-	for (i = 0; i < a->clients; i++) {
-		ca[i] = (struct client_arg){ a->path, i };
-		if (coil_spawn(&t[i], client, &ca[i]) < 0)
-			return (void *)1;
+	for (n = 0; n < a->clients; n++) {
+		ca[n] = (struct client_arg){ a->path, n };
+		if (coil_spawn(&t[n], client, &ca[n]) < 0) {
+			bad = 1; /* still wind down what started */
+			break;
+		}
 	}
-	coil_gather(t, (size_t)a->clients, res, NULL);
-	for (i = 0; i < a->clients; i++)
+	coil_gather(t, (size_t)n, res, NULL);
+	for (i = 0; i < n; i++)
 		bad += res[i] != NULL;
 	coil_listener_close(l);
 	coil_join(acc, NULL);
