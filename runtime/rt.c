@@ -337,16 +337,16 @@ static int loop_turn(struct coil_rt *rt)
 	/* Housekeeping reads the clock only every 64th idle turn. */
 	if (idle && (++rt->idle_turns & 63) == 0)
 		idle_housekeeping(rt, coil__now());
+	/* About to block: the inbox's read must be armed (arming finds no
+	 * SQE only on a ring in trouble; it is retried here). */
+	if (idle)
+		coil__inbox_arm(rt);
 	/*
 	 * Every queued SQE is counted in inflight, so this sees them too. The
 	 * inbox's armed read does not count: it can only wake tasks that wait
 	 * on something another thread may set (remote_waiters). Background
 	 * ops (housekeeping timers) do not count either.
 	 */
-	/* About to block: the inbox's read must be armed (arming finds no
-	 * SQE only on a ring in trouble; it is retried here). */
-	if (idle)
-		coil__inbox_arm(rt);
 	if (idle && next_timer == COIL__NEVER && !rt->remote_waiters &&
 	    rt->be.inflight == coil__inbox_armed(rt) + rt->background_ops) {
 		return break_deadlock(rt); /* rt->all: checked above */
