@@ -1076,6 +1076,24 @@ static void test_recvq_second_reader_gets_ebusy_while_one_waits(void **st)
 }
 
 /*
+ * A ring of four 64-byte buffers and a recvq @q on one end @sv[0] of a new
+ * socket pair; NULL (nothing opened) when the kernel has no provided
+ * buffer rings.
+ */
+static struct coil_bufring *ring_of_four(int sv[2], struct coil_recvq **q)
+{
+	struct coil_bufring *br;
+	int err = coil_bufring_create(4, 64, &br);
+
+	if (err == -EOPNOTSUPP)
+		return NULL;
+	CHILD_CHECK(err == 0);
+	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHILD_CHECK(coil_recvq_open(sv[0], br, q) == 0);
+	return br;
+}
+
+/*
  * A reader waits with the receive armed. The cancelled receive's last CQE
  * woke the reader before the closer, and the reader armed a new receive:
  * the closer then waited for it for ever (and at end of input the reader
@@ -1087,15 +1105,12 @@ static void *body_recvq_close_armed(void *arg)
 	struct coil_recvq_stats st;
 	struct coil_bufring *br;
 	struct coil_task *t;
-	int sv[2], err;
+	int sv[2];
 
 	(void)arg;
-	err = coil_bufring_create(4, 64, &br);
-	if (err == -EOPNOTSUPP)
+	br = ring_of_four(sv, &r.q);
+	if (!br)
 		return PTR(CHILD_SKIP);
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &r.q) == 0);
 	CHILD_CHECK(coil_spawn(&t, starved_reader, &r) == 0);
 	coil_sleep(MS(10));
 	coil_recvq_stats(r.q, &st);
@@ -1152,15 +1167,12 @@ static void *body_recvq_close_cancelled(void *arg)
 	struct stuck_send s = { .close_ret = 1 };
 	struct coil_bufring *br;
 	struct coil_task *t;
-	int sv[2], err;
+	int sv[2];
 
 	(void)arg;
-	err = coil_bufring_create(4, 64, &br);
-	if (err == -EOPNOTSUPP)
+	br = ring_of_four(sv, &s.q);
+	if (!br)
 		return PTR(CHILD_SKIP);
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &s.q) == 0);
 	s.fd = sv[0];
 	child_put(sv[1], "hello");
 	CHILD_CHECK(coil_spawn(&t, stuck_send_conn, &s) == 0);
@@ -1251,15 +1263,12 @@ static void *body_recvq_close_waits_for_sender(void *arg)
 	struct coil_task *d;
 	struct coil_buf b;
 	char drain[4096];
-	int sv[2], err;
+	int sv[2];
 
 	(void)arg;
-	err = coil_bufring_create(4, 64, &br);
-	if (err == -EOPNOTSUPP)
+	br = ring_of_four(sv, &s.q);
+	if (!br)
 		return PTR(CHILD_SKIP);
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &s.q) == 0);
 	s.fd = sv[0];
 	child_put(sv[1], "hello");
 	CHILD_CHECK(coil_spawn(&d, sender_d, &s) == 0);
@@ -1338,13 +1347,10 @@ static void *leave_recvq_armed(void *arg)
 	struct left_open *lo = arg;
 	struct coil_recvq_stats st;
 	struct coil_buf b;
-	int err = coil_bufring_create(4, 64, &lo->br);
 
-	if (err == -EOPNOTSUPP)
+	lo->br = ring_of_four(lo->sv, &lo->q);
+	if (!lo->br)
 		return PTR(CHILD_SKIP);
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, lo->sv) == 0);
-	CHILD_CHECK(coil_recvq_open(lo->sv[0], lo->br, &lo->q) == 0);
 	CHILD_CHECK(coil_recvq_next(lo->q, &b, MS(5)) == -ETIMEDOUT);
 	coil_recvq_stats(lo->q, &st);
 	CHILD_CHECK(st.arms == 1);
@@ -1430,15 +1436,10 @@ static void *untimed_reader(void *arg)
 static struct coil_bufring *untimed_start(struct untimed *r, int sv[2],
 					  struct coil_task **t)
 {
-	struct coil_bufring *br;
-	int err = coil_bufring_create(4, 64, &br);
+	struct coil_bufring *br = ring_of_four(sv, &r->q);
 
-	if (err == -EOPNOTSUPP)
-		return NULL;
-	CHILD_CHECK(err == 0);
-	CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	CHILD_CHECK(coil_recvq_open(sv[0], br, &r->q) == 0);
-	CHILD_CHECK(coil_spawn(t, untimed_reader, r) == 0);
+	if (br)
+		CHILD_CHECK(coil_spawn(t, untimed_reader, r) == 0);
 	return br;
 }
 
