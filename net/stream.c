@@ -28,6 +28,14 @@ struct coil_stream {
 	size_t rcap, rstart, rend;
 	char *wbuf;
 	size_t wcap, wlen;
+	/*
+	 * Set when a direct write (one of at least @wcap bytes, which skips
+	 * the buffer) failed after sending part of its bytes: the peer holds
+	 * part of a message that no later call can complete or take back, so
+	 * every later write and flush returns this error instead of sending
+	 * bytes that would be read as the rest of it.
+	 */
+	int werr;
 };
 
 int coil_stream_create(int fd, size_t bufsize, struct coil_stream **out)
@@ -138,12 +146,16 @@ ssize_t coil_stream_fill(struct coil_stream *s, size_t max,
 
 size_t coil_stream_peek(const struct coil_stream *s, const char **data)
 {
+	if (!s || !data)
+		return 0;
 	*data = s->rbuf + s->rstart;
 	return buffered(s);
 }
 
 void coil_stream_consume(struct coil_stream *s, size_t n)
 {
+	if (!s)
+		return;
 	if (n > buffered(s))
 		n = buffered(s);
 	s->rstart += n;
@@ -218,15 +230,39 @@ static int unread(struct coil_stream *s, const void *buf, size_t n)
 	return 0;
 }
 
+/*
+ * Back to @cap once what is buffered fits: the room read_exact() reserved
+ * for @n bytes is needed only while a short read may have to be kept, and
+ * a length-prefixed protocol would otherwise leave every connection's
+ * buffer as large as the largest message its peer ever announced. If the
+ * smaller block cannot be had, the larger one stays.
+ */
+static void shrink(struct coil_stream *s, size_t cap)
+{
+	char *p;
+
+	if (s->rcap <= cap || buffered(s) > cap)
+		return;
+	memmove(s->rbuf, s->rbuf + s->rstart, buffered(s));
+	s->rend -= s->rstart;
+	s->rstart = 0;
+	p = realloc(s->rbuf, cap);
+	if (p) {
+		s->rbuf = p;
+		s->rcap = cap;
+	}
+}
+
 ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 			       int64_t timeout_ns)
 {
 	uint64_t start = coil__call_start(timeout_ns);
-	size_t got;
+	size_t got, cap0;
 	ssize_t r = 1;
 
 	if (!s || (!buf && n))
 		return -EINVAL;
+	cap0 = s->rcap;
 	/*
 	 * Room to put back whatever arrives, taken before anything is
 	 * consumed: an allocation failure after a short read would lose it.
@@ -242,8 +278,10 @@ ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 			break;
 		got += (size_t)r;
 	}
-	if (got == n)
+	if (got == n) {
+		shrink(s, cap0);
 		return (ssize_t)n;
+	}
 	/* Keep what arrived for the next call (room was reserved above). */
 	unread(s, buf, got);
 	if (r == 0)
@@ -285,6 +323,8 @@ int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns)
 
 	if (!s)
 		return -EINVAL;
+	if (s->werr)
+		return s->werr;
 	if (!s->wlen)
 		return 0;
 	n = send_out(s, s->wbuf, s->wlen, &done, timeout_ns);
@@ -298,11 +338,14 @@ ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
 			  int64_t timeout_ns)
 {
 	uint64_t start = coil__call_start(timeout_ns);
+	size_t done = 0;
 	ssize_t n;
 	int err;
 
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (s->werr)
+		return s->werr;
 	if (s->wlen + len > s->wcap) {
 		err = coil_stream_flush(s, timeout_ns);
 		if (err)
@@ -310,11 +353,27 @@ ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
 	}
 	if (len >= s->wcap) {
 		/* The flush and this send share the call's timeout. */
-		n = send_out(s, buf, len, NULL,
+		n = send_out(s, buf, len, &done,
 			     coil__time_left(timeout_ns, start));
+		if (n < 0 && done)
+			s->werr = (int)n;
 		return n < 0 ? n : (ssize_t)len;
 	}
 	memcpy(s->wbuf + s->wlen, buf, len);
 	s->wlen += len;
 	return (ssize_t)len;
+}
+
+int coil_stream_shutdown(struct coil_stream *s, int how, int64_t timeout_ns)
+{
+	int err;
+
+	if (!s || (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR))
+		return -EINVAL;
+	if (how != SHUT_RD) {
+		err = coil_stream_flush(s, timeout_ns);
+		if (err)
+			return err;
+	}
+	return coil_shutdown(s->fd, how);
 }

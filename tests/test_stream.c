@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -239,6 +240,161 @@ static void test_stream_write_buffers_until_flush(void **st)
 {
 	(void)st;
 	test_run(body_write_flush, NULL);
+}
+
+/*
+ * A direct write (at least the buffer's size) that times out after part of
+ * it went out: the peer holds part of a message, so the stream keeps the
+ * error, and no later write adds bytes that would read as its rest.
+ */
+static void *body_write_partial_keeps_error(void *arg)
+{
+	static char big[1 << 20];
+	struct sp t;
+	char buf[4096];
+	ssize_t n, got = 0;
+	int small = 4096;
+
+	(void)arg;
+	sp_open(&t, 4096);
+	assert_int_equal(setsockopt(t.sv[0], SOL_SOCKET, SO_SNDBUF, &small,
+				    sizeof(small)), 0);
+	memset(big, 'x', sizeof(big));
+	/* Nobody reads: part of it fits in the socket, then the time is up. */
+	assert_int_equal(coil_stream_write(t.s, big, sizeof(big), MS(50)),
+			 -ETIMEDOUT);
+	while ((n = recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		got += n;
+	assert_true(got > 0 && got < (ssize_t)sizeof(big));
+	/* Had this been taken, the peer would read "y" as the message's rest. */
+	assert_int_equal(coil_stream_write(t.s, "y", 1, -1), -ETIMEDOUT);
+	assert_int_equal(coil_stream_flush(t.s, -1), -ETIMEDOUT);
+	assert_int_equal(coil_stream_shutdown(t.s, SHUT_WR, -1), -ETIMEDOUT);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	sp_close(&t);
+	return NULL;
+}
+
+static void test_stream_write_that_fails_part_way_keeps_its_error(void **st)
+{
+	(void)st;
+	test_run(body_write_partial_keeps_error, NULL);
+}
+
+/* A write that fails before any of its bytes went out is not sticky. */
+static void *body_write_untaken_error_passes(void *arg)
+{
+	struct sp t;
+	char buf[64] = { 0 };
+
+	(void)arg;
+	sp_open(&t, 16);
+	assert_int_equal(coil_stream_write(t.s, "0123456789", 10, -1), 10);
+	/* No time for the flush that must come first: nothing is taken. */
+	assert_int_equal(coil_stream_write(t.s, "abcdefghij", 10, 0),
+			 -ETIMEDOUT);
+	assert_int_equal(coil_stream_write(t.s, "abcdefghij", 10, -1), 10);
+	assert_int_equal(coil_stream_flush(t.s, -1), 0);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT), 20);
+	assert_memory_equal(buf, "0123456789abcdefghij", 20);
+	sp_close(&t);
+	return NULL;
+}
+
+static void test_stream_write_that_took_nothing_can_be_retried(void **st)
+{
+	(void)st;
+	test_run(body_write_untaken_error_passes, NULL);
+}
+
+/* The half-close sends what the write buffer holds before the FIN. */
+static void *body_stream_shutdown(void *arg)
+{
+	struct sp t;
+	char buf[64] = { 0 };
+
+	(void)arg;
+	sp_open(&t, 64);
+	assert_int_equal(coil_stream_write(t.s, "last words", 10, -1), 10);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(coil_stream_shutdown(t.s, SHUT_WR, MS(2000)), 0);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), 0), 10);
+	assert_memory_equal(buf, "last words", 10);
+	assert_int_equal(recv(t.sv[1], buf, sizeof(buf), 0), 0); /* the FIN */
+	assert_int_equal(coil_stream_shutdown(t.s, 42, -1), -EINVAL);
+	assert_int_equal(coil_stream_shutdown(NULL, SHUT_WR, -1), -EINVAL);
+	sp_close(&t);
+	return NULL;
+}
+
+static void test_stream_shutdown_sends_buffered_bytes_before_the_fin(
+	void **st)
+{
+	(void)st;
+	test_run(body_stream_shutdown, NULL);
+}
+
+/* Bytes in use from the allocator (glibc's count: heap + mmap'ed). */
+static size_t allocated_bytes(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+static void *read_exact_feeder(void *arg)
+{
+	static char chunk[1 << 16];
+	int fd = INT(arg), i;
+
+	for (i = 0; i < 16; i++)
+		assert_int_equal(coil_send_all(fd, chunk, sizeof(chunk), NULL,
+					       MS(5000)), (ssize_t)sizeof(chunk));
+	return NULL;
+}
+
+/*
+ * read_exact(n) reserves n bytes of read buffer in case the read ends
+ * short; after it succeeds that room goes back, or every connection of a
+ * length-prefixed protocol would keep its largest message's size.
+ */
+static void *body_read_exact_gives_room_back(void *arg)
+{
+	const size_t n = 1 << 20;
+	struct coil_task *f;
+	struct sp t;
+	size_t before;
+	char *buf, *probe;
+
+	(void)arg;
+	/* Only glibc's allocator keeps these counts (not ASan's). */
+	before = allocated_bytes();
+	probe = malloc(n);
+	assert_non_null(probe);
+	if (allocated_bytes() < before + n) {
+		free(probe);
+		skip(); /* the allocator does not count what it hands out */
+	}
+	free(probe);
+	buf = malloc(n);
+	assert_non_null(buf);
+	sp_open(&t, 4096);
+	assert_int_equal(coil_spawn(&f, read_exact_feeder, PTR(t.sv[1])), 0);
+	before = allocated_bytes();
+	assert_int_equal(coil_stream_read_exact(t.s, buf, n, MS(5000)),
+			 (ssize_t)n);
+	assert_true(allocated_bytes() < before + n / 2);
+	coil_join(f, NULL);
+	sp_close(&t);
+	free(buf);
+	return NULL;
+}
+
+static void test_stream_read_exact_gives_its_reserved_room_back(void **st)
+{
+	(void)st;
+	test_run(body_read_exact_gives_room_back, NULL);
 }
 
 /* -------------------------------------------------- half-close, reset */
@@ -1736,6 +1892,14 @@ int main(void)
 		cmocka_unit_test(
 			test_stream_timeout_bounds_the_whole_call_not_each_receive),
 		cmocka_unit_test(test_stream_write_buffers_until_flush),
+		cmocka_unit_test(
+			test_stream_write_that_fails_part_way_keeps_its_error),
+		cmocka_unit_test(
+			test_stream_write_that_took_nothing_can_be_retried),
+		cmocka_unit_test(
+			test_stream_shutdown_sends_buffered_bytes_before_the_fin),
+		cmocka_unit_test(
+			test_stream_read_exact_gives_its_reserved_room_back),
 		cmocka_unit_test(test_stream_half_close_still_receives_the_answer),
 		cmocka_unit_test(test_stream_peer_reset_mid_write_is_an_error_not_sigpipe),
 		cmocka_unit_test(test_stream_write_to_a_pipe_without_reader_is_epipe_not_sigpipe),

@@ -17,7 +17,10 @@
  *
  * The _timeout variants take a relative timeout in nanoseconds (negative:
  * none) implemented as a linked timeout on the op; it combines with any
- * enclosing deadline scope (the earlier wins).
+ * enclosing deadline scope (the earlier wins). A timeout of 0, or a
+ * deadline already passed, is -ETIMEDOUT before the op is tried, even one
+ * that could complete at once: for a non-blocking attempt use the call's
+ * own flag (MSG_DONTWAIT, RWF_NOWAIT).
  *
  * File offsets (@off) are byte offsets; -1 means "the file position", as
  * for read(2)/write(2) (IORING_FEAT_RW_CUR_POS).

@@ -10,7 +10,9 @@
  *    an enclosing deadline scope passed); @timeout_ns < 0 means none;
  *    it bounds the whole call, also one that takes several sends or
  *    receives (coil_send_all, the stream reads and writes), except where
- *    a call says otherwise (coil_sendfile: each splice);
+ *    a call says otherwise (coil_sendfile: each splice); a timeout of 0
+ *    (or one used up by the call's earlier ops) is -ETIMEDOUT without
+ *    trying, even when data is waiting: it means "no time", not "poll";
  *  - errors are negative errno values, results exactly the kernel's;
  *  - sockets coil creates are SOCK_CLOEXEC and blocking (io_uring waits for
  *    readiness itself); TCP sockets get TCP_NODELAY (request/response
@@ -225,8 +227,10 @@ ssize_t coil_sendfile(int sock, int file_fd, int64_t off, size_t count,
 
 /*
  * A buffered reader and writer over a connected socket (or a pipe). The
- * stream does not own the fd: coil_stream_destroy() frees the buffers only.
- * One task at a time may read, and one at a time may write.
+ * stream does not own the fd: coil_stream_destroy() frees the buffers only,
+ * and bytes still in the write buffer are dropped with them (flush first,
+ * or end with coil_stream_shutdown()). One task at a time may read, and one
+ * at a time may write.
  */
 struct coil_stream;
 
@@ -245,7 +249,8 @@ int coil_stream_fd(const struct coil_stream *s);
  * included); at end of input, what is left without a delimiter (0 when
  * nothing is). -EMSGSIZE when @max bytes arrive without a delimiter:
  * nothing is consumed, the data stays buffered for the next call. Other
- * errors: the socket's, -ECANCELED, -ETIMEDOUT; buffered data is kept.
+ * errors: the socket's, -ECANCELED, -ETIMEDOUT, -ENOMEM (the read buffer
+ * could not grow towards @max); buffered data is kept.
  */
 ssize_t coil_stream_read_until(struct coil_stream *s, int delim, void *buf,
 			       size_t max, int64_t timeout_ns);
@@ -258,7 +263,9 @@ ssize_t coil_stream_read_line(struct coil_stream *s, void *buf, size_t max,
  * of input with nothing buffered, -ENODATA when input ends after fewer than
  * @n bytes (they stay buffered: coil_stream_read() returns them), or an
  * error as above; -ENOMEM (nothing consumed) when the read buffer cannot
- * grow to @n bytes, the room that keeps a short read from being lost.
+ * grow to @n bytes, the room that keeps a short read from being lost. The
+ * bytes go straight into @buf; the room is given back when the call
+ * succeeds, so a large @n does not leave the stream's buffer large.
  */
 ssize_t coil_stream_read_exact(struct coil_stream *s, void *buf, size_t n,
 			       int64_t timeout_ns);
@@ -283,14 +290,28 @@ ssize_t coil_stream_fill(struct coil_stream *s, size_t max,
 void coil_stream_consume(struct coil_stream *s, size_t n);
 
 /*
- * coil_stream_write - append to the write buffer, sending when it fills.
- * Returns @len or a negative errno (what was accepted before the error
- * may have been sent). coil_stream_flush() sends what is buffered:
- * returns 0 or a negative errno.
+ * coil_stream_write - append to the write buffer, sending what it held
+ * first when @buf does not fit. Returns @len, or a negative errno with none
+ * of @buf taken (what the buffer held and could not send stays buffered
+ * for the next flush). A write of at least the buffer's size is sent
+ * directly; if an error stops it after part of @buf went out, the peer
+ * holds part of a message that no retry could finish without repeating
+ * bytes, so the stream keeps that error: this and every later write and
+ * flush return it. coil_stream_flush() sends what is buffered: returns 0
+ * or a negative errno (what was not sent stays buffered).
  */
 ssize_t coil_stream_write(struct coil_stream *s, const void *buf, size_t len,
 			  int64_t timeout_ns);
 int coil_stream_flush(struct coil_stream *s, int64_t timeout_ns);
+
+/*
+ * coil_stream_shutdown - shutdown(2) the stream's fd with @how (SHUT_RD,
+ * SHUT_WR, SHUT_RDWR), flushing the write buffer first unless @how is
+ * SHUT_RD: a half-close that cannot drop buffered bytes. Returns 0, the
+ * flush's error (then nothing is shut down), -ENOTSOCK for a pipe,
+ * shutdown(2)'s other errors, or -EINVAL.
+ */
+int coil_stream_shutdown(struct coil_stream *s, int how, int64_t timeout_ns);
 
 /* ------------------------------------- provided buffers + multishot recv */
 
@@ -425,6 +446,10 @@ ssize_t coil_sendto(int fd, const void *buf, size_t len,
  * One datagram (recvmsg with MSG_TRUNC): returns the datagram's full
  * length, with the sender in @from/@fromlen if not NULL. A result larger
  * than @len means the datagram was cut: only @len bytes were stored.
+ * Datagram sockets only: on a stream socket (TCP, Unix stream) MSG_TRUNC
+ * makes the kernel discard the bytes it counts, as it does for
+ * recvfrom(2); use coil_recv() there. (Checking the socket's type would
+ * cost a system call per datagram.)
  * @from must be a whole struct sockaddr_storage (any family fits); unlike
  * recvfrom(2), *@fromlen is only written, never read as the buffer size.
  */
