@@ -151,6 +151,15 @@ int coil_group_spawn(struct coil_group *g, coil_fn fn, void *arg)
 	return coil_group_spawn_opts(g, NULL, fn, arg);
 }
 
+/* The join was interrupted: every child stops now, not in join order. */
+static void group_interrupted(void *arg)
+{
+	struct coil_group *g = arg;
+
+	if (!g->stopping)
+		coil_group_cancel(g);
+}
+
 int coil_group_join(struct coil_group *g)
 {
 	struct coil_task *self = coil__running();
@@ -172,7 +181,8 @@ int coil_group_join(struct coil_group *g)
 	while ((c = g->head)) {
 		struct coil_task *t = child_task(c);
 
-		ret = t ? coil_join(t, NULL) : -EINVAL;
+		ret = t ? coil__join_or(t, NULL, group_interrupted, g) :
+			  -EINVAL;
 		/*
 		 * -EDEADLK (the child joins us) or -EINVAL (someone else joins
 		 * or detached it, or joined it already): it was not collected

@@ -627,6 +627,14 @@ static inline void coil__runq_push(struct coil_rt *rt, struct coil_task *t)
 }
 
 /*
+ * coil_join() that, if the caller is cancelled or its deadline passes while
+ * it waits, first calls @interrupted(@arg) (when not NULL) and then cancels
+ * and awaits @t: coil_group_join() stops every child there at once.
+ */
+int coil__join_or(struct coil_task *t, void **result,
+		  void (*interrupted)(void *), void *arg);
+
+/*
  * Put a WAITING task at the tail of the run queue with @res as the value its
  * suspending call returns. A task that is not waiting is left alone. Its
  * unwait/wait_obj go stale: every reader checks state == WAITING first.

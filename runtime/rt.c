@@ -495,12 +495,12 @@ int coil_run_opts(const struct coil_options *opts, coil_fn fn, void *arg,
 	}
 	rt->main->is_main = true;
 	err = run_loop(rt);
-	if (err) {
-		/* The ring is broken: tasks cannot be resumed safely. */
+	if (err)
+		/* The ring is broken, or others deadlocked after main ended. */
 		rt->main_ret = err;
-	} else if (result) {
+	/* Main's value is its own once it returned, whatever came after. */
+	if (result && rt->main->state == COIL__TASK_DONE)
 		*result = rt->main->result;
-	}
 	/*
 	 * After a fatal ring error or a deadlock that cancelling did not
 	 * break too: then tasks_live counts the tasks abandoned, and the

@@ -286,25 +286,6 @@ static int task_collect(struct coil_rt *rt, struct coil_task *t, void **result)
 	return ret;
 }
 
-static int join_one(struct coil_task *self, struct coil_task *t, void **result)
-{
-	struct coil__waiter node;
-	struct task_wait tw = { &t, &node, 1 };
-	int err, ret;
-
-	t->joiner = self; /* a second, concurrent join gets -EINVAL */
-	err = coil__check_cancel(self);
-	if (!err)
-		err = task_wait(self, &tw, "join", self->deadline);
-	if (err) {
-		/* As in asyncio: an interrupted await cancels what it awaited. */
-		coil_cancel(t);
-		wait_done_uninterruptible(self, t);
-	}
-	ret = task_collect(self->rt, t, result);
-	return err ? err : ret;
-}
-
 /*
  * The top of the chain of tasks joining @self (@self, its joiner, that
  * one's joiner, ...): each of them waits, through the others, for @self. If
@@ -323,7 +304,37 @@ static bool joinable(const struct coil_task *self, const struct coil_task *t)
 	       !t->is_main && !t->joiner;
 }
 
-int coil_join(struct coil_task *t, void **result)
+/*
+ * Join @t. If the caller is cancelled or its deadline passes, @interrupted
+ * (if not NULL) runs before @t is cancelled and awaited: coil_gather() and
+ * coil_group_join() cancel all their other tasks there. Cancelled one at a
+ * time, each awaited before the next is cancelled, the first could wait
+ * for ever on a later one that was never told to stop (a mutex it holds).
+ */
+static int join_one(struct coil_task *self, struct coil_task *t, void **result,
+		    void (*interrupted)(void *), void *arg)
+{
+	struct coil__waiter node;
+	struct task_wait tw = { &t, &node, 1 };
+	int err, ret;
+
+	t->joiner = self; /* a second, concurrent join gets -EINVAL */
+	err = coil__check_cancel(self);
+	if (!err)
+		err = task_wait(self, &tw, "join", self->deadline);
+	if (err) {
+		if (interrupted)
+			interrupted(arg);
+		/* As in asyncio: an interrupted await cancels what it awaited. */
+		coil_cancel(t);
+		wait_done_uninterruptible(self, t);
+	}
+	ret = task_collect(self->rt, t, result);
+	return err ? err : ret;
+}
+
+int coil__join_or(struct coil_task *t, void **result,
+		  void (*interrupted)(void *), void *arg)
 {
 	struct coil_task *self = coil__running();
 
@@ -334,7 +345,12 @@ int coil_join(struct coil_task *t, void **result)
 	/* As pthread_join: a join that would wait on itself fails at once. */
 	if (join_chain_top(self) == t)
 		return -EDEADLK;
-	return join_one(self, t, result);
+	return join_one(self, t, result, interrupted, arg);
+}
+
+int coil_join(struct coil_task *t, void **result)
+{
+	return coil__join_or(t, result, NULL, NULL);
 }
 
 int coil_detach(struct coil_task *t)
@@ -353,9 +369,27 @@ int coil_detach(struct coil_task *t)
 	return 0;
 }
 
+/* coil_gather()'s tasks after the one being joined, cancelled at once. */
+struct gather_rest {
+	struct coil_task **tasks;
+	size_t next, n;
+	bool fired;	/* the caller's wait was interrupted */
+};
+
+static void gather_interrupted(void *arg)
+{
+	struct gather_rest *gi = arg;
+	size_t i;
+
+	gi->fired = true;
+	for (i = gi->next; i < gi->n; i++)
+		coil_cancel(gi->tasks[i]);
+}
+
 int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs)
 {
 	struct coil_task *self = coil__running();
+	struct gather_rest gi = { tasks, 0, n, false };
 	const struct coil_task *top;
 	int first = 0, ret, err;
 	size_t i;
@@ -382,18 +416,23 @@ int coil_gather(struct coil_task **tasks, size_t n, void **results, int *errs)
 		tasks[i]->joiner = self;
 	}
 	/*
-	 * Once the caller is cancelled (or its deadline passes), each later
-	 * join_one() cancels its task before waiting for it, so every handle
-	 * is collected either way.
+	 * Once the caller is cancelled (or its deadline passes), the join it
+	 * was in cancels every task still to be joined (gather_interrupted())
+	 * and each later join_one() finds its task cancelled or done, so
+	 * every handle is collected either way.
 	 */
 	for (i = 0; i < n; i++) {
-		ret = join_one(self, tasks[i], results ? &results[i] : NULL);
+		gi.next = i + 1;
+		ret = join_one(self, tasks[i], results ? &results[i] : NULL,
+			       gather_interrupted, &gi);
 		if (errs)
 			errs[i] = ret;
 		if (ret && !first)
 			first = ret;
 	}
-	return self->cancelled ? -ECANCELED : first;
+	if (self->cancelled)
+		return -ECANCELED;
+	return gi.fired ? -ETIMEDOUT : first;
 }
 
 #define COIL__WAIT_ANY_STACK 64

@@ -259,6 +259,8 @@ int coil_deadline_enter_at(struct coil_deadline *d, uint64_t when)
 
 	if (!self)
 		return -EPERM;
+	if (!d)
+		return -EINVAL;
 	d->at = when;
 	d->saved = self->deadline;
 	if (when < self->deadline)
@@ -275,6 +277,6 @@ void coil_deadline_exit(struct coil_deadline *d)
 {
 	struct coil_task *self = coil__running();
 
-	if (self)
+	if (self && d)
 		self->deadline = d->saved;
 }

@@ -116,6 +116,24 @@ static void test_recv_timeout_not_hit_returns_data(void **state)
 
 /* ---------------------------------------------------- scopes */
 
+/* A NULL scope is refused, and leaving one changes nothing. */
+static void *body_null_scope(void *arg)
+{
+	(void)arg;
+	assert_int_equal(coil_deadline_enter(NULL, MS(1)), -EINVAL);
+	assert_int_equal(coil_deadline_enter_at(NULL, 0), -EINVAL);
+	coil_deadline_exit(NULL);
+	/* No scope was entered: nothing times out. */
+	assert_int_equal(coil_sleep(MS(5)), 0);
+	return NULL;
+}
+
+static void test_deadline_null_scope_is_einval(void **state)
+{
+	(void)state;
+	test_run(body_null_scope, NULL);
+}
+
 static void *body_scope_sticks(void *arg)
 {
 	int *p = arg;
@@ -454,6 +472,7 @@ static void test_deadline_sleep_timeout_is_counted_per_op(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deadline_null_scope_is_einval),
 		cmocka_unit_test(test_recv_timeout_on_silent_socketpair),
 		cmocka_unit_test(test_recv_timeout_on_silent_tcp_loopback),
 		cmocka_unit_test(test_recv_timeout_not_hit_returns_data),

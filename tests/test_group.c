@@ -580,6 +580,76 @@ static void test_group_leaves_a_reused_task_of_a_child_joined_elsewhere_alone(
 	run_main(body_group_child_joined_elsewhere, NULL);
 }
 
+/*
+ * Two children where the first, once cancelled, needs the second to move
+ * on: one waits on a condition (and must take the mutex back to return),
+ * the other holds that mutex through a ten-second sleep.
+ */
+struct lock_pair {
+	struct coil_mutex *m;
+	struct coil_cond *c;
+	int cond_ret, sleep_ret;
+};
+
+static void *cond_waiter(void *arg)
+{
+	struct lock_pair *p = arg;
+
+	if (coil_mutex_lock(p->m) == 0) {
+		p->cond_ret = coil_cond_wait(p->c, p->m);
+		coil_mutex_unlock(p->m);
+	}
+	return NULL;
+}
+
+static void *lock_holder(void *arg)
+{
+	struct lock_pair *p = arg;
+
+	if (coil_mutex_lock(p->m) == 0) {
+		p->sleep_ret = coil_sleep(MS(10000));
+		coil_mutex_unlock(p->m);
+	}
+	return NULL;
+}
+
+/*
+ * The join's deadline passes: every child is cancelled at once. Cancelled
+ * in join order, each awaited before the next is cancelled, the first
+ * would wait for the mutex through the second's whole sleep.
+ */
+static void *body_group_deadline_cancels_all(void *arg)
+{
+	struct lock_pair p = { .cond_ret = 1, .sleep_ret = 1 };
+	struct coil_group *g;
+	struct coil_deadline dl;
+	uint64_t start;
+
+	(void)arg;
+	CHECK_EQ(coil_mutex_create(&p.m), 0);
+	CHECK_EQ(coil_cond_create(&p.c), 0);
+	CHECK_EQ(coil_group_create(&g), 0);
+	CHECK_EQ(coil_group_spawn(g, cond_waiter, &p), 0);
+	CHECK_EQ(coil_group_spawn(g, lock_holder, &p), 0);
+	start = coil_now();
+	CHECK_EQ(coil_deadline_enter(&dl, MS(50)), 0);
+	CHECK_EQ(coil_group_join(g), -ETIMEDOUT);
+	coil_deadline_exit(&dl);
+	CHECK(elapsed_ns(start) < MS(2000));
+	CHECK_EQ(p.sleep_ret, -ECANCELED);
+	CHECK_EQ(p.cond_ret, -ECANCELED);
+	CHECK_EQ(coil_cond_destroy(p.c), 0);
+	CHECK_EQ(coil_mutex_destroy(p.m), 0);
+	return NULL;
+}
+
+static void test_group_join_past_its_deadline_cancels_every_child_at_once(
+	void **state)
+{
+	(void)state;
+	run_main(body_group_deadline_cancels_all, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +671,8 @@ int main(void)
 			test_group_failure_after_uncollectable_child_cancels_siblings),
 		cmocka_unit_test(
 			test_group_leaves_a_reused_task_of_a_child_joined_elsewhere_alone),
+		cmocka_unit_test(
+			test_group_join_past_its_deadline_cancels_every_child_at_once),
 	};
 
 	test_require_io_uring();

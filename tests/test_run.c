@@ -298,6 +298,73 @@ static void test_run_deadlock_of_mutual_joins_is_broken(void **state)
 	assert_int_equal(WEXITSTATUS(status), MUTUAL_OK);
 }
 
+/*
+ * Main returns 42 and leaves two tasks that, once cancelled, wait for each
+ * other for good: a holds the mutex and joins b, b waits on a condition
+ * and must take the mutex back to return. coil_run() ends in -EDEADLK, and
+ * @result still gets main's 42: main did return.
+ */
+static struct {
+	struct coil_mutex *m;
+	struct coil_cond *c;
+	struct coil_task *b;
+} stuck;
+
+static void *stuck_b(void *arg)
+{
+	(void)arg;
+	if (coil_mutex_lock(stuck.m) == 0)
+		coil_cond_wait(stuck.c, stuck.m);
+	return NULL;
+}
+
+static void *stuck_a(void *arg)
+{
+	(void)arg;
+	if (coil_mutex_lock(stuck.m) == 0)
+		coil_join(stuck.b, NULL);
+	return NULL;
+}
+
+static void *main_leaves_a_deadlock(void *arg)
+{
+	struct coil_task *a;
+
+	(void)arg;
+	if (coil_mutex_create(&stuck.m) || coil_cond_create(&stuck.c) ||
+	    coil_spawn(&stuck.b, stuck_b, NULL) || coil_spawn(&a, stuck_a, NULL)
+	    || coil_detach(a))
+		return NULL;
+	coil_yield(); /* b waits on the condition, a holds the mutex */
+	coil_yield();
+	return (void *)42;
+}
+
+static void test_run_result_is_mains_even_when_the_rest_deadlock(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct coil_options o;
+		void *result = NULL;
+		int ret;
+
+		alarm(5);
+		coil_options_init(&o);
+		o.log = coil_log_quiet;
+		ret = coil_run_opts(&o, main_leaves_a_deadlock, NULL, &result);
+		_exit(ret == -EDEADLK && result == (void *)42 ? 0 :
+		      ret != -EDEADLK ? 1 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ------------------------------------------------ ring sizes */
 
 static void *report_stats(void *arg)
@@ -569,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_run_main_cancelled_by_itself_is_ecanceled),
 		cmocka_unit_test(test_run_deadlock_returns_edeadlk),
 		cmocka_unit_test(test_run_deadlock_of_mutual_joins_is_broken),
+		cmocka_unit_test(
+			test_run_result_is_mains_even_when_the_rest_deadlock),
 		cmocka_unit_test(test_run_largest_sq_entries_works),
 		cmocka_unit_test(test_run_oversized_cq_entries_is_einval),
 		cmocka_unit_test(test_run_two_threads_at_once),

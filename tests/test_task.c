@@ -490,6 +490,83 @@ static void test_gather_reports_each_join_status(void **state)
 	test_run(body_gather_errs, NULL);
 }
 
+/*
+ * Two tasks where the first, once cancelled, needs the second to move on:
+ * t0 waits on a condition (and must take the mutex back to return), t1
+ * holds that mutex while it sleeps for ten seconds.
+ */
+struct lock_pair {
+	struct coil_mutex *m;
+	struct coil_cond *c;
+	int cond_ret, sleep_ret;
+};
+
+static void *cond_waiter(void *arg)
+{
+	struct lock_pair *p = arg;
+
+	assert_int_equal(coil_mutex_lock(p->m), 0);
+	p->cond_ret = coil_cond_wait(p->c, p->m);
+	coil_mutex_unlock(p->m);
+	return NULL;
+}
+
+static void *lock_holder(void *arg)
+{
+	struct lock_pair *p = arg;
+
+	assert_int_equal(coil_mutex_lock(p->m), 0);
+	p->sleep_ret = coil_sleep(MS(10000));
+	coil_mutex_unlock(p->m);
+	return NULL;
+}
+
+static void lock_pair_spawn(struct lock_pair *p, struct coil_task *t[2])
+{
+	memset(p, 0, sizeof(*p));
+	p->cond_ret = p->sleep_ret = 1;
+	assert_int_equal(coil_mutex_create(&p->m), 0);
+	assert_int_equal(coil_cond_create(&p->c), 0);
+	assert_int_equal(coil_spawn(&t[0], cond_waiter, p), 0);
+	assert_int_equal(coil_spawn(&t[1], lock_holder, p), 0);
+}
+
+/*
+ * When the gather's deadline passes, both tasks are cancelled at once: had
+ * it cancelled t0 and waited for it before cancelling t1, t0 would wait
+ * for the mutex through t1's ten-second sleep.
+ */
+static void *body_gather_deadline_cancels_all(void *arg)
+{
+	struct lock_pair p;
+	struct coil_task *t[2];
+	struct coil_deadline dl;
+	int errs[2] = { 1, 1 };
+	uint64_t start;
+
+	(void)arg;
+	lock_pair_spawn(&p, t);
+	start = coil_now();
+	assert_int_equal(coil_deadline_enter(&dl, MS(50)), 0);
+	assert_int_equal(coil_gather(t, 2, NULL, errs), -ETIMEDOUT);
+	coil_deadline_exit(&dl);
+	assert_true(test_elapsed_ns(start) < MS(2000));
+	assert_int_equal(p.sleep_ret, -ECANCELED);
+	assert_int_equal(p.cond_ret, -ECANCELED);
+	assert_int_equal(errs[0], -ETIMEDOUT);
+	assert_int_equal(errs[1], -ETIMEDOUT);
+	assert_int_equal(coil_cond_destroy(p.c), 0);
+	assert_int_equal(coil_mutex_destroy(p.m), 0);
+	return NULL;
+}
+
+static void test_gather_past_its_deadline_cancels_every_task_at_once(
+	void **state)
+{
+	(void)state;
+	test_run(body_gather_deadline_cancels_all, NULL);
+}
+
 /* --------------------------------------------------- wait_any */
 
 static void *sleep_ms(void *arg)
@@ -694,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_spawn_while_cancelled_is_ecanceled),
 		cmocka_unit_test(test_gather_keeps_spawn_order_and_runs_concurrently),
 		cmocka_unit_test(test_gather_reports_each_join_status),
+		cmocka_unit_test(
+			test_gather_past_its_deadline_cancels_every_task_at_once),
 		cmocka_unit_test(test_wait_any_returns_first_finished_index),
 		cmocka_unit_test(test_wait_any_times_out),
 		cmocka_unit_test(test_wait_any_over_many_tasks),

@@ -89,7 +89,9 @@ void coil_options_init(struct coil_options *opts);
  *
  * Tasks still alive when main returns are cancelled and joined before the
  * runtime is torn down, so nothing leaks. If @result is not NULL it receives
- * the main task's return value.
+ * the main task's return value once main has returned, also when the
+ * tasks left after it then deadlocked (-EDEADLK); it is left untouched
+ * when main never returned (a fatal ring error abandons it).
  *
  * Returns 0 when the main task ran to completion, or:
  *  -EINVAL     @fn is NULL or an option is out of range;

@@ -91,8 +91,8 @@ int coil_cancel(struct coil_task *t);
  * its join status (0, -ECANCELED, or -ETIMEDOUT). Returns 0 when every task
  * finished uncancelled, else the first nonzero status in spawn order. If the
  * caller is cancelled (or its deadline scope passes) while waiting, every
- * task still running is cancelled and joined, and -ECANCELED is returned: no
- * handle survives a gather. Before anything waits: -EINVAL (@tasks NULL with
+ * task still running is cancelled at once and joined, and -ECANCELED
+ * (-ETIMEDOUT) is returned: no handle survives a gather. Before anything waits: -EINVAL (@tasks NULL with
  * @n > 0, or a handle coil_join() would refuse, e.g. twice in @tasks),
  * -EDEADLK (a task of @tasks is joining the caller, directly or through
  * other joins and gathers); the handles then stay the caller's. May

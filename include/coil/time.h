@@ -51,7 +51,7 @@ struct coil_deadline {
 /*
  * coil_deadline_enter - asyncio.timeout(): every suspending call until the
  * matching coil_deadline_exit() returns -ETIMEDOUT once @timeout_ns have
- * passed. Returns 0, or -EPERM (not in a task).
+ * passed. Returns 0, -EPERM (not in a task) or -EINVAL (@d NULL).
  */
 int coil_deadline_enter(struct coil_deadline *d, uint64_t timeout_ns);
 
