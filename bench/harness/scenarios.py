@@ -105,7 +105,7 @@ SCENARIOS = [
         baselines='epoll and liburing echo servers '
                   '(bench/baselines/echo_*.c); load: bench/echo_load.c',
         quick=['--quick'], full=['--full'], count=None,
-        est_quick=45, est_full=960, limit_quick=240, limit_full=1800,
+        est_quick=50, est_full=1080, limit_quick=240, limit_full=1800,
         max_runs=1, server=True, load_generators=('echo_load',),
         script='bench/echo.sh', build_arg=True,
         note='needs the echo programs (bench/echo.c or bench/echo.sh, '
