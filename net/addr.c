@@ -7,7 +7,10 @@
  * a name is never resolved on the ring's thread. The lookup runs in a small
  * detached task that calls coil_offload(); the caller waits for that task
  * with its own timeout and cancellation, so a caller that gives up returns
- * at once while the lookup finishes in the background and frees its result.
+ * at once. It cancels the lookup task on its way out: a job still queued
+ * leaves the pool's queue unrun (stale lookups behind a slow resolver
+ * would otherwise hold the four threads from every later lookup), one
+ * already running finishes in the background and frees its result.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,12 +42,18 @@ int coil__socket(int family, int type, bool nodelay)
 
 int coil__unix_addr(const char *path, struct sockaddr_un *sun)
 {
-	size_t len;
+	size_t len, max;
 
 	if (!path || !*path)
 		return -EINVAL;
 	len = strlen(path);
-	if (len >= sizeof(sun->sun_path))
+	/*
+	 * A path needs its NUL inside sun_path. An abstract name does not:
+	 * its '@' becomes the leading NUL and the name may fill the rest.
+	 */
+	max = path[0] == '@' ? sizeof(sun->sun_path) :
+			       sizeof(sun->sun_path) - 1;
+	if (len > max)
 		return -ENAMETOOLONG;
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
@@ -209,7 +218,8 @@ int coil_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 /*
  * One lookup. Shared by the caller and the lookup task, both on the
  * runtime's thread; whichever is left last frees it: the caller if it saw
- * the result, the lookup task if the caller had given up (@abandoned).
+ * the result (@done), the lookup task if the caller had given up
+ * (@abandoned), however its offload call ended.
  */
 struct resolve_job {
 	struct coil__wq waiter;   /* the caller, while it waits */
@@ -280,7 +290,8 @@ static struct resolve_job *job_new(const char *host, const char *service,
 }
 
 static int resolve_flags(const char *host, const char *service, int family,
-			 int socktype, int flags, struct addrinfo **out)
+			 int socktype, int flags, int64_t timeout_ns,
+			 struct addrinfo **out)
 {
 	struct coil_task *self = coil__running(), *t;
 	struct coil__wq_node n = { 0 };
@@ -315,6 +326,8 @@ static int resolve_flags(const char *host, const char *service, int family,
 	err = coil__check_cancel(self);
 	if (err)
 		return err;
+	if (timeout_ns == 0)
+		return -ETIMEDOUT; /* no time: not even a queued job */
 	j = job_new(host, service, family, socktype, flags);
 	if (!j)
 		return -ENOMEM;
@@ -325,9 +338,17 @@ static int resolve_flags(const char *host, const char *service, int family,
 	}
 	coil_detach(t);
 	n.task = self;
-	err = coil__wq_wait(&j->waiter, &n, "resolve", COIL_NO_TIMEOUT);
+	err = coil__wq_wait(&j->waiter, &n, "resolve", timeout_ns);
 	if (!j->done) {
-		j->abandoned = true; /* the lookup task frees it */
+		/*
+		 * Given up (cancel, timeout, deadline). Not done, so the
+		 * lookup task has not returned and @t is still valid: cancel
+		 * it, which takes a job still queued out of the pool's queue
+		 * (one already running cannot be stopped). Either way it
+		 * comes back from coil_offload() and frees @j.
+		 */
+		j->abandoned = true;
+		coil_cancel(t);
 		return err ? err : -EIO;
 	}
 	err = j->err;
@@ -342,15 +363,16 @@ static int resolve_flags(const char *host, const char *service, int family,
 int coil_resolve(const char *host, const char *service, int family,
 		 int socktype, struct addrinfo **out)
 {
-	return resolve_flags(host, service, family, socktype, 0, out);
+	return resolve_flags(host, service, family, socktype, 0,
+			     COIL_NO_TIMEOUT, out);
 }
 
 int coil__resolve_port(const char *host, uint16_t port, int socktype,
-		       int flags, struct addrinfo **out)
+		       int flags, int64_t timeout_ns, struct addrinfo **out)
 {
 	char service[8];
 
 	snprintf(service, sizeof(service), "%u", port);
 	return resolve_flags(any_if_none(host), service, AF_UNSPEC, socktype,
-			     flags, out);
+			     flags, timeout_ns, out);
 }

@@ -6,7 +6,10 @@
  * A TCP connect is IORING_OP_CONNECT with a linked timeout per attempt; a
  * host name's addresses are tried one after another in getaddrinfo()'s
  * order (RFC 6724: IPv6 first where it is routable), so a dead first
- * address costs one @timeout_ns, not the whole call.
+ * address costs one @timeout_ns, not the whole call. Resolving the name
+ * shares the first attempt's @timeout_ns: a resolver that does not answer
+ * must not hold the call for its own timeouts (seconds per server and
+ * retry), so the call is bounded by @timeout_ns per address.
  */
 #define _GNU_SOURCE
 #include <netdb.h>
@@ -63,19 +66,25 @@ static bool try_next(const struct coil_task *self, int err)
 int coil_tcp_connect(const char *host, uint16_t port, int64_t timeout_ns)
 {
 	struct coil_task *self = coil__running();
+	uint64_t start = coil__call_start(timeout_ns);
 	struct addrinfo *list, *ai;
+	int64_t attempt_ns;
 	int fd = -COIL_ENONAME, err;
 
 	if (!self)
 		return -EPERM;
 	if (!host || !*host || !port)
 		return -EINVAL;
-	err = coil__resolve_port(host, port, SOCK_STREAM, 0, &list);
+	err = coil__resolve_port(host, port, SOCK_STREAM, 0, timeout_ns,
+				 &list);
 	if (err)
 		return err;
 	for (ai = list; ai; ai = ai->ai_next) {
+		/* The first attempt gets what the lookup left of its time. */
+		attempt_ns = ai == list ? coil__time_left(timeout_ns, start) :
+					  timeout_ns;
 		fd = coil_connect_addr(ai->ai_addr, ai->ai_addrlen,
-				       SOCK_STREAM, timeout_ns);
+				       SOCK_STREAM, attempt_ns);
 		if (fd >= 0 || !try_next(self, fd))
 			break;
 	}
@@ -147,7 +156,8 @@ int coil_udp_connect(const char *host, uint16_t port)
 
 	if (!host || !*host || !port)
 		return -EINVAL;
-	err = coil__resolve_port(host, port, SOCK_DGRAM, 0, &list);
+	err = coil__resolve_port(host, port, SOCK_DGRAM, 0, COIL_NO_TIMEOUT,
+				 &list);
 	if (err)
 		return err;
 	for (ai = list; ai; ai = ai->ai_next) {

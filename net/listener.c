@@ -295,7 +295,9 @@ int coil_listener_accept(struct coil_listener *l,
 
 	if (!self)
 		return -EPERM;
-	if (!l || l->rt != self->rt || (peer && !peerlen))
+	/* Its own runtime's: not a later one that reuses the address. */
+	if (!l || !coil__rt_is_current(l->rt, l->rt_serial) ||
+	    (peer && !peerlen))
 		return -EINVAL;
 	err = coil__check_cancel(self);
 	if (err)
@@ -349,9 +351,12 @@ static int set_int(int fd, int level, int name, int value)
 								       : 0;
 }
 
-/* Options, bind, listen. Closes @fd on failure. */
+/*
+ * Options, bind, listen. Closes @fd on failure; *@bound says whether the
+ * bind had succeeded (for a Unix path: made the socket file).
+ */
 static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len,
-		       const struct coil_listen_opts *opts)
+		       const struct coil_listen_opts *opts, bool *bound)
 {
 	int err = 0;
 
@@ -366,6 +371,7 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len,
 		err = set_int(fd, IPPROTO_TCP, TCP_NODELAY, !opts->no_nodelay);
 	if (!err && bind(fd, sa, len) < 0)
 		err = -errno;
+	*bound = !err;
 	if (!err && listen(fd, opts->backlog > 0 ? opts->backlog :
 						   SOMAXCONN) < 0)
 		err = -errno;
@@ -374,15 +380,17 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len,
 	return err;
 }
 
+/* *@bound as for bind_listen(), also when the listener is not made. */
 static int listen_addr(const struct sockaddr *sa, socklen_t len,
-		       const struct coil_listen_opts *opts,
+		       const struct coil_listen_opts *opts, bool *bound,
 		       struct coil_listener **out)
 {
 	int fd = coil__socket(sa->sa_family, SOCK_STREAM, false), err;
 
+	*bound = false;
 	if (fd < 0)
 		return fd;
-	err = bind_listen(fd, sa, len, opts);
+	err = bind_listen(fd, sa, len, opts, bound);
 	if (err)
 		return err;
 	err = listener_new(fd, opts, out);
@@ -401,11 +409,13 @@ static int listen_any(uint16_t port, const struct coil_listen_opts *opts,
 	struct sockaddr_in in = { .sin_family = AF_INET,
 				  .sin_port = htons(port),
 				  .sin_addr = { htonl(INADDR_ANY) } };
-	int err = listen_addr((struct sockaddr *)&in6, sizeof(in6), opts, out);
+	bool bound;
+	int err = listen_addr((struct sockaddr *)&in6, sizeof(in6), opts,
+			      &bound, out);
 
 	if (err == -EAFNOSUPPORT || err == -EADDRNOTAVAIL)
 		err = listen_addr((struct sockaddr *)&in, sizeof(in), opts,
-				  out);
+				  &bound, out);
 	return err;
 }
 
@@ -420,6 +430,7 @@ int coil_tcp_listen(const char *host, uint16_t port,
 {
 	static const struct coil_listen_opts defaults;
 	struct addrinfo *ai;
+	bool bound;
 	int err;
 
 	if (!out)
@@ -429,10 +440,11 @@ int coil_tcp_listen(const char *host, uint16_t port,
 	opts = opts ? opts : &defaults;
 	if (is_any(host))
 		return listen_any(port, opts, out);
-	err = coil__resolve_port(host, port, SOCK_STREAM, AI_PASSIVE, &ai);
+	err = coil__resolve_port(host, port, SOCK_STREAM, AI_PASSIVE,
+				 COIL_NO_TIMEOUT, &ai);
 	if (err)
 		return err;
-	err = listen_addr(ai->ai_addr, ai->ai_addrlen, opts, out);
+	err = listen_addr(ai->ai_addr, ai->ai_addrlen, opts, &bound, out);
 	freeaddrinfo(ai);
 	return err;
 }
@@ -443,6 +455,7 @@ int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
 	static const struct coil_listen_opts defaults;
 	struct sockaddr_un sun;
 	int len = coil__unix_addr(path, &sun), err;
+	bool bound;
 
 	if (len < 0)
 		return len;
@@ -451,7 +464,14 @@ int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
 	if (!coil__tls_rt)
 		return -EPERM;
 	err = listen_addr((struct sockaddr *)&sun, (socklen_t)len,
-			  opts ? opts : &defaults, out);
+			  opts ? opts : &defaults, &bound, out);
+	/*
+	 * Our bind made the socket file (it fails on any file already
+	 * there), and no listener is left to unlink it at close: a file
+	 * left behind would make the next listen at @path -EADDRINUSE.
+	 */
+	if (err && bound && path[0] != '@')
+		unlink(path);
 	if (err || path[0] == '@')
 		return err;
 	(*out)->unix_path = strdup(path);
@@ -512,48 +532,47 @@ static void ignore_unwait(struct coil_task *t, int why)
 /*
  * Whether closing @l has to wait: 1 for an armed accept (its CQE points
  * into @l) or tasks still inside coil_listener_accept() (they read @l), 0
- * for nothing to wait for, -EBUSY when there is something but the caller
- * cannot wait for it. Asked before close changes anything, so that -EBUSY
- * leaves @l as it was: in particular another thread must not wake @l's
- * waiters, whose run queue belongs to @l's thread.
+ * for nothing to wait for, -EBUSY when the caller may not close @l or
+ * cannot wait. Asked before close changes anything, so that -EBUSY leaves
+ * @l as it was: in particular another thread must not wake @l's waiters,
+ * whose run queue belongs to @l's thread.
  */
 static int close_must_wait(const struct coil_listener *l)
 {
+	/*
+	 * Another thread cannot tell whether our runtime still runs, and
+	 * an idle listener is no freer than a busy one: a task of ours may
+	 * be about to accept on it. Only our own thread may close it.
+	 */
+	if (!pthread_equal(l->owner, pthread_self()))
+		return -EBUSY;
+	/*
+	 * On our thread, outside our run (no runtime, or a later one):
+	 * coil_run() has returned, and its ring went with the accept, which
+	 * has no buffer of ours to write.
+	 */
+	if (!coil__rt_is_current(l->rt, l->rt_serial))
+		return 0;
 	if (!l->armed && !l->users)
 		return 0;
-	/*
-	 * On the thread that ran ours, outside it (no runtime, or a later
-	 * one): coil_run() has returned, and its ring went with the accept,
-	 * which has no buffer of ours to write. (Another thread cannot tell
-	 * whether ours still runs.)
-	 */
-	if (pthread_equal(l->owner, pthread_self()) &&
-	    !coil__rt_is_current(l->rt, l->rt_serial))
-		return 0;
-	if (!coil__running() || !coil__rt_is_current(l->rt, l->rt_serial))
-		return -EBUSY;
-	return 1;
+	return coil__running() ? 1 : -EBUSY;
 }
 
 /*
- * Wait for the armed accept's last CQE and for every task still inside
- * coil_listener_accept() to leave (close woke them all with -EBADF).
- * Neither a cancel nor a deadline may cut this wait short - freeing @l
- * early would be a use after free - and the cancel request makes it short
- * anyway.
+ * Wait for the armed accept's last CQE (its cancel already submitted) and
+ * for every task still inside coil_listener_accept() to leave (close woke
+ * them all with -EBADF). Neither a cancel nor a deadline may cut this wait
+ * short - freeing @l early would be a use after free - and the cancel
+ * request makes it short anyway.
  */
-static int reap_accept(struct coil_listener *l)
+static void reap_accept(struct coil_listener *l)
 {
 	struct coil_task *self = coil__running();
 
-	send_cancel(l);
-	if (l->armed && !l->cancel_sent)
-		return coil__no_sqe_error(l->rt); /* no SQE */
 	l->closer = self;
 	while (l->armed || l->users)
 		coil__suspend(self, "listener close", ignore_unwait, l);
 	l->closer = NULL;
-	return 0;
 }
 
 int coil_listener_close(struct coil_listener *l)
@@ -566,13 +585,17 @@ int coil_listener_close(struct coil_listener *l)
 	if (err < 0)
 		return err;
 	if (err) {
+		/*
+		 * The cancel's SQE first: it is the one step that can fail,
+		 * and a close that fails must leave @l open as it was, its
+		 * acceptors still waiting in it.
+		 */
+		send_cancel(l);
+		if (l->armed && !l->cancel_sent)
+			return coil__no_sqe_error(l->rt);
 		l->closing = true;
 		coil__wq_wake_all(&l->waiters, -EBADF);
-		err = reap_accept(l);
-		if (err) {
-			l->closing = false;
-			return err;
-		}
+		reap_accept(l);
 	}
 	while (l->ready_len)
 		close(ready_pop(l));

@@ -56,11 +56,13 @@ static inline uint64_t coil__call_start(int64_t timeout_ns)
 int coil__gai_error(int eai, int saved_errno);
 
 /*
- * Resolve @host:@port for @socktype: numeric addresses in place, names via
- * coil_resolve(). Returns 0 with *@out to freeaddrinfo(), or -errno.
+ * Resolve @host:@port for @socktype: numeric addresses in place, names as
+ * coil_resolve() does, waiting at most @timeout_ns (< 0: no limit) for the
+ * lookup. Returns 0 with *@out to freeaddrinfo(), or -errno (-ETIMEDOUT
+ * when @timeout_ns passed; a lookup still queued is then dropped).
  */
 int coil__resolve_port(const char *host, uint16_t port, int socktype,
-		       int flags, struct addrinfo **out);
+		       int flags, int64_t timeout_ns, struct addrinfo **out);
 
 /*
  * Send all @len bytes of @buf on @fd: send(2) with MSG_NOSIGNAL on a

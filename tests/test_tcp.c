@@ -9,21 +9,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -214,6 +222,149 @@ static void test_tcp_connect_unresolvable_name_is_enoname(void **state)
 	if (err == -EAGAIN)
 		TEST_SKIP("the resolver is unreachable here (EAI_AGAIN)");
 	assert_int_equal(err, -COIL_ENONAME);
+}
+
+/* ------------------------------------------- a busy offload pool */
+
+#define POOL 4 /* COIL__POOL_THREADS: runtime/inbox.c's offload threads */
+
+/*
+ * Jobs that hold every offload thread until released, so that a lookup
+ * queued behind them waits: a resolver that does not answer. Should a test
+ * fail before releasing them, each lets its thread go after 2 s anyway.
+ */
+struct busy_pool {
+	sem_t go;
+	atomic_int started;
+	struct coil_task *t[POOL];
+};
+
+static void *hold_thread(void *arg)
+{
+	struct busy_pool *b = arg;
+	struct timespec until;
+
+	atomic_fetch_add(&b->started, 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while (sem_timedwait(&b->go, &until) && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void *holder(void *arg)
+{
+	return PTR(coil_offload(hold_thread, arg, NULL));
+}
+
+static void busy_pool_start(struct busy_pool *b)
+{
+	uint64_t until = coil_now() + 3 * COIL_NSEC_PER_SEC;
+	int i;
+
+	assert_int_equal(sem_init(&b->go, 0, 0), 0);
+	atomic_init(&b->started, 0);
+	for (i = 0; i < POOL; i++)
+		assert_int_equal(coil_spawn(&b->t[i], holder, b), 0);
+	while (atomic_load(&b->started) < POOL && coil_now() < until)
+		coil_sleep(MS(1));
+	assert_int_equal(atomic_load(&b->started), POOL);
+}
+
+static void busy_pool_release(struct busy_pool *b)
+{
+	void *ret;
+	int i;
+
+	for (i = 0; i < POOL; i++)
+		sem_post(&b->go);
+	for (i = 0; i < POOL; i++) {
+		assert_int_equal(coil_join(b->t[i], &ret), 0);
+		assert_int_equal(INT(ret), 0);
+	}
+	sem_destroy(&b->go);
+}
+
+/*
+ * A caller that gives up on a lookup takes its job out of the offload
+ * queue: the job used to stay queued (and its task alive) until a thread
+ * came free, so under a slow resolver stale lookups piled up in the pool
+ * and delayed every later one.
+ */
+static void *resolve_localhost(void *arg)
+{
+	struct addrinfo *ai = NULL;
+
+	*(int *)arg = coil_resolve("localhost", "80", AF_UNSPEC, SOCK_STREAM,
+				   &ai);
+	if (ai)
+		freeaddrinfo(ai);
+	return NULL;
+}
+
+static void *body_abandoned_lookup(void *arg)
+{
+	struct coil_stats before, after;
+	struct busy_pool b;
+	struct coil_task *t;
+	int ret = 1;
+
+	(void)arg;
+	busy_pool_start(&b);
+	assert_int_equal(coil_stats_get(&before), 0);
+	assert_int_equal(coil_spawn(&t, resolve_localhost, &ret), 0);
+	coil_sleep(MS(10)); /* its lookup is queued behind the holders */
+	assert_int_equal(coil_cancel(t), 0);
+	assert_int_equal(coil_join(t, NULL), -ECANCELED);
+	assert_int_equal(ret, -ECANCELED);
+	coil_sleep(MS(10)); /* the lookup task's turn to see it dropped */
+	assert_int_equal(coil_stats_get(&after), 0);
+	busy_pool_release(&b);
+	/* The lookup task is gone while every thread is still busy. */
+	assert_int_equal(after.tasks_live, before.tasks_live);
+	return NULL;
+}
+
+static void test_resolve_abandoned_lookup_leaves_the_offload_queue(
+	void **state)
+{
+	(void)state;
+	test_run(body_abandoned_lookup, NULL);
+}
+
+/*
+ * A name's resolution counts against coil_tcp_connect()'s @timeout_ns: a
+ * resolver that does not answer (here: no offload thread free to ask it)
+ * used to hold the call for as long as the resolver liked.
+ */
+static void *body_connect_name_timeout(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	struct busy_pool b;
+	uint64_t start;
+	int64_t took;
+	int fd;
+
+	(void)arg;
+	busy_pool_start(&b);
+	start = coil_now();
+	fd = coil_tcp_connect("localhost", (uint16_t)coil_listener_port(l),
+			      MS(100));
+	took = test_elapsed_ns(start);
+	busy_pool_release(&b);
+	if (fd >= 0)
+		coil_close(fd);
+	assert_int_equal(fd, -ETIMEDOUT);
+	assert_true(took >= MS(90));
+	assert_true(took < MS(500));
+	assert_int_equal(coil_listener_close(l), 0);
+	return NULL;
+}
+
+static void test_tcp_connect_by_name_timeout_bounds_resolution(void **state)
+{
+	(void)state;
+	test_run(body_connect_name_timeout, NULL);
 }
 
 /* ------------------------------------------------------ coil_resolve */
@@ -1018,6 +1169,170 @@ static void test_addr_parse_and_format_round_trip(void **state)
 }
 
 /*
+ * An abstract name ('@' + the name) may fill all of sun_path: it is not
+ * NUL-terminated, so '@' + 107 bytes fits (it used to be -ENAMETOOLONG);
+ * one more does not. A path needs its NUL inside sun_path: 107 bytes at
+ * most.
+ */
+static void *body_unix_name_limits(void *arg)
+{
+	struct sockaddr_un sun;
+	struct sockaddr_storage ss;
+	struct coil_listener *l;
+	char name[sizeof(sun.sun_path) + 2], buf[sizeof(name) + 8];
+	socklen_t len;
+	int n, fd, afd;
+
+	(void)arg;
+	/* '@' + 107: exactly sun_path. */
+	n = snprintf(name, sizeof(name), "@coil-test-%d-", (int)getpid());
+	memset(name + n, 'x', sizeof(sun.sun_path) - (size_t)n);
+	name[sizeof(sun.sun_path)] = '\0';
+	assert_int_equal(coil_unix_listen(name, NULL, &l), 0);
+	fd = coil_unix_connect(name, MS(2000));
+	assert_true(fd >= 0);
+	afd = coil_listener_accept(l, NULL, NULL, MS(2000));
+	assert_true(afd >= 0);
+	assert_int_equal(coil_listener_addr(l, &ss, &len), 0);
+	assert_int_equal(coil_addr_format((struct sockaddr *)&ss, len, buf,
+					  sizeof(buf)),
+			 (int)sizeof(sun.sun_path));
+	assert_string_equal(buf, name);
+	coil_close(afd);
+	coil_close(fd);
+	assert_int_equal(coil_listener_close(l), 0);
+	/* '@' + 108: one byte too many. */
+	strcat(name, "x");
+	assert_int_equal(coil_unix_listen(name, NULL, &l), -ENAMETOOLONG);
+	assert_int_equal(coil_unix_connect(name, MS(2000)), -ENAMETOOLONG);
+
+	/* A path of 107 bytes (its NUL is the 108th) fits; 108 does not. */
+	n = snprintf(name, sizeof(name), "/tmp/coil-test-%d-", (int)getpid());
+	memset(name + n, 'x', sizeof(sun.sun_path) - 1 - (size_t)n);
+	name[sizeof(sun.sun_path) - 1] = '\0';
+	assert_int_equal(coil_unix_listen(name, NULL, &l), 0);
+	assert_int_equal(coil_listener_close(l), 0); /* and unlinks it */
+	strcat(name, "x");
+	assert_int_equal(coil_unix_listen(name, NULL, &l), -ENAMETOOLONG);
+	assert_int_equal(coil_unix_connect(name, MS(2000)), -ENAMETOOLONG);
+	return NULL;
+}
+
+static void test_unix_abstract_name_may_fill_sun_path(void **state)
+{
+	(void)state;
+	test_run(body_unix_name_limits, NULL);
+}
+
+/*
+ * Make the calling thread's system call @nr fail with EPERM from now on
+ * (a seccomp filter). Returns 0, or -1 where seccomp is not available.
+ */
+static int forbid_syscall(long nr)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = filter,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* Exit codes of the forked children below. */
+enum { CHILD_OK = 0, CHILD_FAILED = 1, CHILD_SKIP = 77 };
+
+/*
+ * Run @body(@status) as the main task of a forked child whose thread was
+ * first passed to @setup (nonzero: skip). Returns the child's exit code:
+ * what @body left in *@status, CHILD_FAILED if the run failed, CHILD_SKIP.
+ */
+static int run_child(int (*setup)(void), coil_fn body, int *status)
+{
+	pid_t pid;
+	int ws;
+
+	test_skip_if_thread_bound();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setup && setup())
+			_exit(CHILD_SKIP);
+		if (coil_run(body, status, NULL))
+			_exit(CHILD_FAILED);
+		_exit(*status);
+	}
+	if (waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws))
+		return CHILD_FAILED;
+	return WEXITSTATUS(ws);
+}
+
+/*
+ * A Unix listener whose listen() fails after its bind() made the socket
+ * file removes that file (it used to stay on disk, and the next listen at
+ * the path got -EADDRINUSE); a file it did not make stays.
+ */
+static char unix_fail_path[64];
+
+static int forbid_listen(void)
+{
+	return forbid_syscall(__NR_listen);
+}
+
+static void *body_listen_fails_after_bind(void *arg)
+{
+	struct coil_listener *l = NULL;
+	int *status = arg, err, fd;
+
+	*status = CHILD_FAILED;
+	err = coil_unix_listen(unix_fail_path, NULL, &l);
+	if (err != -EPERM) {
+		fprintf(stderr, "coil_unix_listen gave %d, not -EPERM\n", err);
+		return NULL;
+	}
+	if (access(unix_fail_path, F_OK) == 0 || errno != ENOENT) {
+		fprintf(stderr, "%s was left behind\n", unix_fail_path);
+		return NULL;
+	}
+	/* A file already there is not this call's to remove. */
+	fd = open(unix_fail_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	err = coil_unix_listen(unix_fail_path, NULL, &l);
+	if (err != -EADDRINUSE || access(unix_fail_path, F_OK) != 0) {
+		fprintf(stderr, "over a file: %d, or the file is gone\n", err);
+		return NULL;
+	}
+	*status = CHILD_OK;
+	return NULL;
+}
+
+static void test_unix_listen_failing_after_bind_unlinks_its_file(
+	void **state)
+{
+	int status = CHILD_FAILED, code;
+
+	(void)state;
+	snprintf(unix_fail_path, sizeof(unix_fail_path),
+		 "/tmp/coil-test-listen-%d.sock", (int)getpid());
+	unlink(unix_fail_path);
+	code = run_child(forbid_listen, body_listen_fails_after_bind, &status);
+	unlink(unix_fail_path); /* what a failure left */
+	if (code == CHILD_SKIP)
+		TEST_SKIP("seccomp filters are not available");
+	assert_int_equal(code, CHILD_OK);
+}
+
+/*
  * Main returns with a listener still open and its accept armed in the
  * kernel: no task is left to wait for it, so coil_run() returns at once
  * (it used to block in io_uring_enter until a connection came), and the
@@ -1165,6 +1480,157 @@ static void test_tcp_listener_of_an_ended_run_closes_in_a_later_run(
 	assert_int_equal(test_count_fds(), fds);
 }
 
+/*
+ * Nor does a later run accept on it, even one whose runtime sits at the
+ * ended one's address: accept used to compare pointers only, and armed the
+ * old listener in the new ring. Runs first to fill glibc's per-size cache
+ * of freed blocks (tcache, which calloc() does not draw from): from then
+ * on a freed runtime's block goes where the next runtime's calloc() finds
+ * it, and every run lands at the same address.
+ */
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void *accept_after_its_run(void *arg)
+{
+	assert_int_equal(coil_listener_accept(arg, NULL, NULL, MS(5)),
+			 -EINVAL);
+	return NULL;
+}
+
+static void test_tcp_listener_of_an_ended_run_refuses_accept_in_a_later_run(
+	void **state)
+{
+	struct coil_listener *l = NULL;
+	int fds, i;
+
+	(void)state;
+	test_skip_if_thread_bound();
+	fds = test_count_fds();
+	for (i = 0; i < 8; i++)
+		assert_int_equal(coil_run(nothing, NULL, NULL), 0);
+	assert_int_equal(coil_run(leave_listener_armed, &l, NULL), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(coil_run(accept_after_its_run, l, NULL), 0);
+	assert_int_equal(coil_run(close_listener, l, NULL), 0);
+	assert_int_equal(test_count_fds(), fds);
+}
+
+/*
+ * An idle listener (nothing armed, nobody accepting) is no more another
+ * thread's to close than a busy one: its runtime may still run and use it
+ * (the close used to free it).
+ */
+static void *body_idle_close_from_other_thread(void *arg)
+{
+	struct coil_listener *l = listen_on("127.0.0.1", NULL);
+	pthread_t tid;
+	void *ret;
+	int fd, afd;
+
+	(void)arg;
+	assert_int_equal(pthread_create(&tid, NULL, close_from_thread, l), 0);
+	assert_int_equal(pthread_join(tid, &ret), 0);
+	assert_int_equal(INT(ret), -EBUSY);
+	/* Still whole: it accepts. */
+	fd = coil_tcp_connect("127.0.0.1", (uint16_t)coil_listener_port(l),
+			      MS(2000));
+	assert_true(fd >= 0);
+	afd = coil_listener_accept(l, NULL, NULL, MS(2000));
+	assert_true(afd >= 0);
+	coil_close(afd);
+	coil_close(fd);
+	assert_int_equal(coil_listener_close(l), 0);
+	return NULL;
+}
+
+static void test_tcp_idle_listener_close_from_another_thread_is_ebusy(
+	void **state)
+{
+	(void)state;
+	test_run(body_idle_close_from_other_thread, NULL);
+}
+
+/*
+ * A close that cannot submit its cancel (no SQE: here the SQ is full and
+ * io_uring_enter refused, so the ring fails) returns that error having
+ * changed nothing. It used to mark the listener closing and wake its
+ * acceptor with -EBADF first, then report failure with the listener still
+ * open. The child's task dump shows whether the acceptor still waits.
+ */
+static void *recv_forever(void *arg)
+{
+	char c;
+
+	coil_recv(INT(arg), &c, 1, 0);
+	return NULL;
+}
+
+static void *body_close_without_sqe(void *arg)
+{
+	struct coil_task *t, *r[64];
+	struct coil_listener *l;
+	struct coil_stats st;
+	char dump[4096];
+	unsigned i, n;
+	int sv[2], p[2], err;
+	ssize_t len;
+
+	(void)arg;
+	if (coil_tcp_listen("127.0.0.1", 0, NULL, &l) ||
+	    coil_spawn(&t, acceptor, l) || pipe(p) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || coil_stats_get(&st) ||
+	    st.sq_entries > 64)
+		_exit(CHILD_FAILED);
+	n = st.sq_entries;
+	for (i = 0; i < n; i++)
+		if (coil_spawn(&r[i], recv_forever, PTR(sv[0])))
+			_exit(CHILD_FAILED);
+	coil_sleep(MS(20)); /* the accept and the receives are submitted */
+	if (forbid_syscall(__NR_io_uring_enter))
+		_exit(CHILD_SKIP);
+	for (i = 0; i < n; i++)
+		coil_cancel(r[i]); /* a cancel SQE each: the SQ is full */
+	err = coil_listener_close(l);
+	if (coil_dump(p[1]) < 0)
+		_exit(CHILD_FAILED);
+	len = read(p[0], dump, sizeof(dump) - 1);
+	dump[len > 0 ? len : 0] = '\0';
+	if (err != -EPERM || !strstr(dump, ": waiting on accept")) {
+		fprintf(stderr, "close gave %d (want -EPERM, the ring's "
+			"error), and the acceptor must still wait:\n%s", err,
+			dump);
+		_exit(CHILD_FAILED);
+	}
+	_exit(CHILD_OK);
+}
+
+static void test_tcp_listener_close_without_sqe_changes_nothing(void **state)
+{
+	struct coil_options o;
+	pid_t pid;
+	int ws;
+
+	(void)state;
+	test_skip_if_thread_bound();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		coil_options_init(&o);
+		o.sq_entries = 4;
+		o.log = coil_log_quiet;
+		coil_run_opts(&o, body_close_without_sqe, NULL, NULL);
+		_exit(CHILD_FAILED); /* the body exits */
+	}
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	if (WEXITSTATUS(ws) == CHILD_SKIP)
+		TEST_SKIP("seccomp filters are not available");
+	assert_int_equal(WEXITSTATUS(ws), CHILD_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1196,6 +1662,19 @@ int main(void)
 		cmocka_unit_test(
 			test_tcp_listener_close_refused_leaves_waiting_acceptor_waiting),
 		cmocka_unit_test(test_tcp_listener_of_an_ended_run_closes_in_a_later_run),
+		cmocka_unit_test(
+			test_tcp_listener_of_an_ended_run_refuses_accept_in_a_later_run),
+		cmocka_unit_test(
+			test_tcp_idle_listener_close_from_another_thread_is_ebusy),
+		cmocka_unit_test(
+			test_tcp_listener_close_without_sqe_changes_nothing),
+		cmocka_unit_test(test_unix_abstract_name_may_fill_sun_path),
+		cmocka_unit_test(
+			test_unix_listen_failing_after_bind_unlinks_its_file),
+		cmocka_unit_test(
+			test_resolve_abandoned_lookup_leaves_the_offload_queue),
+		cmocka_unit_test(
+			test_tcp_connect_by_name_timeout_bounds_resolution),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE anywhere must kill the test */

@@ -74,9 +74,9 @@ int coil_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
  * NULL means what it does to getaddrinfo() without AI_PASSIVE: the
  * loopback addresses; @host and @service both NULL is -COIL_ENONAME. On
  * success *@out is a list the caller frees with freeaddrinfo(). Returns
- * 0, -COIL_ENONAME and the codes above, -ECANCELED/-ETIMEDOUT (the lookup
- * thread finishes in the background; its result is freed), -EPERM outside
- * a task.
+ * 0, -COIL_ENONAME and the codes above, -ECANCELED/-ETIMEDOUT (a lookup
+ * still queued for a thread is dropped; one already running finishes in
+ * the background and its result is freed), -EPERM outside a task.
  */
 int coil_resolve(const char *host, const char *service, int family,
 		 int socktype, struct addrinfo **out);
@@ -110,9 +110,12 @@ int coil_tcp_listen(const char *host, uint16_t port,
 
 /*
  * coil_unix_listen - a Unix stream listener at @path; a leading '@' names
- * an abstract socket (Linux). A stale socket file at @path is not removed:
- * -EADDRINUSE (unlink it first if you own it). coil_listener_close()
- * unlinks a path it bound. Returns 0 or a negative errno.
+ * an abstract socket (Linux). A path may be 107 bytes long (its NUL must
+ * fit in sun_path), an abstract name '@' + 107 (it needs none); longer is
+ * -ENAMETOOLONG. A stale socket file at @path is not removed: -EADDRINUSE
+ * (unlink it first if you own it). coil_listener_close() unlinks a path
+ * it bound, and so does a call that fails after its bind made the file.
+ * Returns 0 or a negative errno.
  */
 int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
 		     struct coil_listener **out);
@@ -130,8 +133,10 @@ int coil_unix_listen(const char *path, const struct coil_listen_opts *opts,
  * doubling to 1 s, counted in coil_listener_stats()) while existing
  * connections keep being served, and resumes by itself. Errors: -EBADF
  * after coil_listener_close(), -ECANCELED, -ETIMEDOUT, -EPERM outside a
- * task, and the kernel's own (-EINVAL, ...). Several tasks may accept on
- * one listener; they are served in FIFO order.
+ * task, -EINVAL when @l belongs to another runtime (another thread's, or
+ * a run that has ended) or @peer is given without @peerlen, and the
+ * kernel's own. Several tasks may accept on one listener; they are served
+ * in FIFO order.
  */
 int coil_listener_accept(struct coil_listener *l,
 			 struct sockaddr_storage *peer, socklen_t *peerlen,
@@ -162,9 +167,15 @@ void coil_listener_stats(const struct coil_listener *l,
  * when called from a task. After coil_run() has returned, a listener left
  * open is closed on the same thread, outside any task or from a task of a
  * later run (its accept ended with the ring). Another thread, or a task of
- * a runtime running elsewhere, gets -EBUSY and nothing is freed: a
- * listener belongs to its runtime's thread.
- * Returns 0 or -EBUSY. NULL is a no-op.
+ * a runtime running elsewhere, gets -EBUSY and nothing is freed, even for
+ * a listener nobody is accepting on: a listener belongs to its runtime's
+ * thread. While its run goes on, that thread outside any task gets -EBUSY
+ * too when an accept is armed or a task is accepting (there is nothing
+ * there that could wait for them). When the cancel of the armed accept
+ * cannot be submitted (no SQE: -EAGAIN, or the ring's error once it has
+ * failed), that error is returned and the listener is left as it was:
+ * open, its acceptors still waiting.
+ * Returns 0, -EBUSY, or the no-SQE error above. NULL is a no-op.
  */
 int coil_listener_close(struct coil_listener *l);
 
@@ -177,10 +188,15 @@ int coil_listener_close(struct coil_listener *l);
  * routable) with @timeout_ns per attempt (a linked timeout on the
  * IORING_OP_CONNECT); an address refused for any reason but
  * cancellation or -ENOMEM (-EPERM from a firewall or cgroup hook too)
- * passes on to the next. Returns the connected fd, or the last attempt's
- * error (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EPERM, ...),
- * -COIL_ENONAME, -ECANCELED, -EPERM outside a task. An enclosing deadline
- * bounds the whole call.
+ * passes on to the next. Resolving a name counts against the first
+ * attempt's @timeout_ns: the lookup may take at most @timeout_ns
+ * (-ETIMEDOUT after that, the lookup abandoned), and the first address
+ * gets what it left. So the whole call takes at most @timeout_ns per
+ * address tried; a single-address name or a numeric host, @timeout_ns in
+ * all. Returns the connected fd, or the last attempt's error
+ * (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EPERM, ...), a resolution
+ * error (-COIL_ENONAME, -ETIMEDOUT, ...), -ECANCELED, -EINVAL, -EPERM
+ * outside a task. An enclosing deadline bounds the whole call.
  */
 int coil_tcp_connect(const char *host, uint16_t port, int64_t timeout_ns);
 
