@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -19,6 +21,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
+
+#define PTR(x) ((void *)(intptr_t)(x))
+#define INT(p) ((int)(intptr_t)(p))
 
 static void *return_arg(void *arg)
 {
@@ -399,6 +404,122 @@ static void test_run_oversized_cq_entries_is_einval(void **state)
 	assert_int_equal(coil_run_opts(&o, return_arg, NULL, NULL), -EINVAL);
 }
 
+static void test_run_oversized_wait_batch_is_einval(void **state)
+{
+	struct coil_options o;
+
+	(void)state;
+	coil_options_init(&o);
+	o.wait_batch_us = 10001; /* past the 10 ms bound */
+	o.log = coil_log_quiet;
+	assert_int_equal(coil_run_opts(&o, return_arg, NULL, NULL), -EINVAL);
+}
+
+/* ------------------------------------------------ batched waits */
+
+/* Whether this kernel has batched waits (IORING_FEAT_MIN_TIMEOUT, 6.12). */
+static bool kernel_has_min_wait(void)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 2, &p);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return p.features & (1U << 15);
+}
+
+#define BURST_TASKS 64
+#define BURST_READS 50
+
+/* Each read of /dev/zero completes as it is submitted: CQEs in bursts. */
+static void *zero_reader(void *arg)
+{
+	int fd = INT(arg), i;
+	char b[8];
+
+	for (i = 0; i < BURST_READS; i++)
+		if (coil_read(fd, b, sizeof(b), -1) != (ssize_t)sizeof(b))
+			return PTR(-EIO);
+	return NULL;
+}
+
+static void *sleep_long(void *arg)
+{
+	(void)arg;
+	coil_sleep(MS(2500));
+	return NULL;
+}
+
+static void *write_later(void *arg)
+{
+	usleep(20000);
+	assert_int_equal(write(INT(arg), "x", 1), 1);
+	return NULL;
+}
+
+/*
+ * Bursts of 64 completions: the loop's waits ask for batches. Returns the
+ * number of batched waits, after checking that a lone completion (a pipe
+ * written 20 ms later by a thread) still ends a wait that asked for a
+ * batch: the kernel returns after wait_batch_us once one has come.
+ */
+static void *burst_then_lone(void *arg)
+{
+	struct coil_task *t[BURST_TASKS], *sleeper;
+	struct coil_stats st;
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC), p[2], i;
+	pthread_t th;
+	uint64_t start;
+	char c;
+
+	(void)arg;
+	assert_true(zero >= 0);
+	for (i = 0; i < BURST_TASKS; i++)
+		assert_int_equal(coil_spawn(&t[i], zero_reader, PTR(zero)), 0);
+	assert_int_equal(coil_gather(t, BURST_TASKS, NULL, NULL), 0);
+	close(zero);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(pthread_create(&th, NULL, write_later, PTR(p[1])), 0);
+	start = coil_now();
+	/*
+	 * A sleeper's timer bounds the loop's waits (an op's own timeout
+	 * would not: its CQE is one more, still short of a batch), so a wait
+	 * that held out for its batch fails here instead of hanging.
+	 */
+	assert_int_equal(coil_spawn(&sleeper, sleep_long, NULL), 0);
+	assert_int_equal(coil_read(p[0], &c, 1, -1), 1);
+	assert_true(test_elapsed_ns(start) < MS(1000));
+	coil_cancel(sleeper);
+	coil_join(sleeper, NULL);
+	pthread_join(th, NULL);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(coil_stats_get(&st), 0);
+	return PTR(st.batched_waits);
+}
+
+static void test_run_waits_ask_for_batches_under_bursts_and_a_lone_cqe_ends_one(
+	void **state)
+{
+	(void)state;
+	if (!kernel_has_min_wait())
+		skip(); /* IORING_FEAT_MIN_TIMEOUT: Linux 6.12 */
+	assert_true((uintptr_t)test_run(burst_then_lone, NULL) > 0);
+}
+
+static void test_run_no_wait_batch_option_never_asks_for_a_batch(void **state)
+{
+	struct coil_options o;
+
+	(void)state;
+	coil_options_init(&o);
+	o.flags = COIL_OPT_NO_WAIT_BATCH;
+	assert_null(test_run_opts(&o, burst_then_lone, NULL, 0));
+}
+
 /* ------------------------------------------------ two threads */
 
 struct thread_run {
@@ -640,6 +761,11 @@ int main(void)
 			test_run_result_is_mains_even_when_the_rest_deadlock),
 		cmocka_unit_test(test_run_largest_sq_entries_works),
 		cmocka_unit_test(test_run_oversized_cq_entries_is_einval),
+		cmocka_unit_test(test_run_oversized_wait_batch_is_einval),
+		cmocka_unit_test(
+			test_run_waits_ask_for_batches_under_bursts_and_a_lone_cqe_ends_one),
+		cmocka_unit_test(
+			test_run_no_wait_batch_option_never_asks_for_a_batch),
 		cmocka_unit_test(test_run_two_threads_at_once),
 		cmocka_unit_test(test_run_seccomp_denied_ring_explains_itself),
 	};

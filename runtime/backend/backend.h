@@ -28,6 +28,15 @@ struct coil__backend_state {
 	uint64_t inflight;     /* CQEs still owed to coil by the kernel */
 	int fatal;             /* -errno once the ring refused a submit */
 	bool defer_taskrun;    /* completions only appear when we enter */
+	bool ring_fd_registered; /* io_uring_register_ring_fd() took */
+	/*
+	 * Batched waits (uring.c, wait_batched()): whether the kernel has
+	 * them, the batch the next wait asks for, and the one the last wait
+	 * asked for (0: the last poll did not wait), which the reap that
+	 * follows compares with what came.
+	 */
+	bool min_wait_ok;
+	unsigned wait_want, wait_asked;
 };
 
 struct coil__backend {

@@ -10,10 +10,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../internal.h"
 #include "../sanitizer.h"
@@ -27,6 +30,14 @@
  * and a wait lasts at most this long.
  */
 #define VALGRIND_MAX_WAIT_NS 5000000ull
+
+/* Linux 6.12: io_uring_getevents_arg's pad is min_wait_usec. */
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+
+/* The largest batch a wait asks for (wait_batched()). */
+#define WAIT_BATCH_MAX 16u
 
 /*
  * Flag sets tried in order; the kernel answers -EINVAL for flags it does not
@@ -148,11 +159,14 @@ static int uring_init(struct coil_rt *rt)
 	}
 	be->setup_flags = p.flags;
 	be->defer_taskrun = p.flags & IORING_SETUP_DEFER_TASKRUN;
+	be->min_wait_ok = (p.features & IORING_FEAT_MIN_TIMEOUT) &&
+			  !(rt->opts.flags & COIL_OPT_NO_WAIT_BATCH);
+	be->wait_want = 1;
 	if (!(p.features & IORING_FEAT_NODROP))
 		coil__log(rt, "coil: kernel lacks IORING_FEAT_NODROP (< 5.5): "
 			  "completions could be lost on CQ overflow");
 	/* Saves an fget/fput per io_uring_enter (5.18); fine if refused. */
-	io_uring_register_ring_fd(&be->ring);
+	be->ring_fd_registered = io_uring_register_ring_fd(&be->ring) == 1;
 	rt->stats.ring_flags = p.flags;
 	rt->stats.sq_entries = p.sq_entries;
 	rt->stats.cq_entries = p.cq_entries;
@@ -301,13 +315,73 @@ static void ns_to_ts(uint64_t ns, struct __kernel_timespec *ts)
 	ts->tv_nsec = (long long)(ns % 1000000000u);
 }
 
+/*
+ * Submit what is queued and wait until @want completions have come or,
+ * once at least one has, until the runtime's wait_batch_us have passed
+ * (IORING_ENTER_EXT_ARG's min_wait_usec, Linux 6.12); @ts (absolute
+ * deadline's relative form, or NULL) still bounds the whole wait. Returns
+ * what io_uring_enter returns, or -errno. By hand, since liburing 2.3 has
+ * neither io_uring_submit_and_wait_min_timeout() (2.8) nor a public call
+ * that publishes the SQ tail without entering: the tail is published as
+ * its __io_uring_flush_sq() does for a ring without SQPOLL, which coil
+ * never sets up.
+ */
+static int wait_batched(struct coil_rt *rt, unsigned want,
+			struct __kernel_timespec *ts)
+{
+	struct io_uring *ring = &rt->be.ring;
+	struct io_uring_sq *sq = &ring->sq;
+	struct io_uring_getevents_arg arg;
+	unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+	int fd = ring->ring_fd;
+	long ret;
+
+	if (sq->sqe_head != sq->sqe_tail) {
+		sq->sqe_head = sq->sqe_tail;
+		io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+	}
+	memset(&arg, 0, sizeof(arg));
+	arg.sigmask_sz = _NSIG / 8;
+	arg.pad = rt->opts.wait_batch_us; /* min_wait_usec */
+	arg.ts = (uint64_t)(uintptr_t)ts;
+	if (rt->be.ring_fd_registered) {
+		fd = ring->enter_ring_fd;
+		flags |= IORING_ENTER_REGISTERED_RING;
+	}
+	ret = syscall(__NR_io_uring_enter, fd,
+		      sq->sqe_tail - IO_URING_READ_ONCE(*sq->khead), want,
+		      flags, &arg, sizeof(arg));
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/*
+ * After a poll that waited and then reaped @got CQEs: the batch the next
+ * wait asks for. More than asked for came (they arrived while we waited
+ * or reaped): the load can fill a larger batch, so double it. Fewer came:
+ * the wait ended at wait_batch_us (or the first CQE, for a batch of one),
+ * so ask for what came. A runtime that sees one completion at a time
+ * keeps asking for one, and its waits return at the first as before.
+ */
+static void adapt_batch(struct coil__backend_state *be, unsigned got)
+{
+	unsigned asked = be->wait_asked;
+
+	be->wait_asked = 0;
+	if (got > asked)
+		be->wait_want = asked * 2 < WAIT_BATCH_MAX ? asked * 2 :
+							      WAIT_BATCH_MAX;
+	else if (got < asked)
+		be->wait_want = got ? got : 1;
+}
+
 static int wait_for_completion(struct coil_rt *rt, uint64_t deadline)
 {
 	struct io_uring *ring = &rt->be.ring;
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 	unsigned queued = io_uring_sq_ready(ring);
-	uint64_t now;
+	unsigned want = rt->be.wait_want;
+	uint64_t now = 0;
 	int ret;
 
 	if (COIL__UNLIKELY(RUNNING_ON_VALGRIND)) {
@@ -324,14 +398,31 @@ static int wait_for_completion(struct coil_rt *rt, uint64_t deadline)
 		tsp = &ts;
 	}
 	rt->stats.enter_calls++;
+	rt->be.wait_asked = 1;
 	/*
-	 * With IORING_FEAT_EXT_ARG (5.11) the timeout rides along with the
-	 * wait and costs no SQE; older kernels get a TIMEOUT SQE from liburing
-	 * with user_data LIBURING_UDATA_TIMEOUT, which coil__complete ignores.
-	 * Returns 0, -ETIME (timeout expired) or -EINTR (a signal: the loop
-	 * looks at dump requests and comes back).
+	 * A batch, unless a timer is due before the batch's bound: it would
+	 * fire up to wait_batch_us late (the kernel's min_wait outlasts a
+	 * shorter timeout). Without kernel support wait_want stays 1.
 	 */
-	ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp, NULL);
+	if (want > 1 &&
+	    (!tsp || deadline - now > rt->opts.wait_batch_us * 1000ull)) {
+		rt->be.wait_asked = want;
+		rt->stats.batched_waits++;
+		ret = wait_batched(rt, want, tsp);
+	} else {
+		/*
+		 * With IORING_FEAT_EXT_ARG (5.11) the timeout rides along
+		 * with the wait and costs no SQE; older kernels get a TIMEOUT
+		 * SQE from liburing with user_data LIBURING_UDATA_TIMEOUT,
+		 * which coil__complete ignores.
+		 */
+		ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp,
+						       NULL);
+	}
+	/*
+	 * 0 or more, -ETIME (the timeout expired) or -EINTR (a signal: the
+	 * loop looks at dump requests and comes back).
+	 */
 	rt->stats.sqes_submitted += queued - io_uring_sq_ready(ring);
 	if (ret >= 0 || ret == -ETIME || ret == -EINTR)
 		return 0;
@@ -345,6 +436,7 @@ static int wait_for_completion(struct coil_rt *rt, uint64_t deadline)
 static int uring_poll(struct coil_rt *rt, bool wait, uint64_t deadline)
 {
 	struct io_uring *ring = &rt->be.ring;
+	unsigned n;
 	int ret = 0;
 
 	if (wait && !io_uring_cq_ready(ring))
@@ -353,7 +445,10 @@ static int uring_poll(struct coil_rt *rt, bool wait, uint64_t deadline)
 		ret = submit(rt, true);
 	if (ret < 0)
 		return ret;
-	return (int)reap(rt);
+	n = reap(rt);
+	if (rt->be.wait_asked && rt->be.min_wait_ok)
+		adapt_batch(&rt->be, n);
+	return (int)n;
 }
 
 const struct coil__backend coil__backend_uring = {
